@@ -1,0 +1,129 @@
+/**
+ * Parked operations and the queues that hold them.
+ *
+ * A send or receive that cannot complete at once parks a {@link Waiter} on
+ * its channel. The channel completes it later by calling one of its
+ * callbacks; because everything runs on one event loop, "take the waiter off
+ * the queue and complete it" is atomic, which is what makes select and
+ * cancellation exact: a waiter that was cancelled is no longer on any queue,
+ * so it can never receive a message, and a waiter that received a message is
+ * already off its queue, so a late abort finds nothing to undo.
+ *
+ * Waiters are intrusive list nodes: removing one (abort, timeout, a select
+ * case that lost) is O(1) and allocates nothing.
+ *
+ * @internal
+ */
+export abstract class Waiter<T = unknown> {
+  prev: Waiter<T> | null = null;
+  next: Waiter<T> | null = null;
+  list: WaiterList<T> | null = null;
+  /** The handle this operation was issued on (keeps it alive while parked). */
+  owner: object;
+  /** For a parked send: the value to hand over. */
+  value: T;
+
+  constructor(owner: object, value: T) {
+    this.owner = owner;
+    this.value = value;
+  }
+
+  /** A receive completed with `value`. */
+  abstract received(value: T): void;
+  /** A send completed: `this.value` was taken or enqueued. */
+  abstract sent(): void;
+  /** The other side of the channel is gone. */
+  abstract disconnected(): void;
+  /** The operation failed for another reason (its handle was closed). */
+  abstract failed(error: Error): void;
+}
+
+/** A FIFO of parked waiters with O(1) removal from anywhere. @internal */
+export class WaiterList<T> {
+  head: Waiter<T> | null = null;
+  tail: Waiter<T> | null = null;
+  size = 0;
+
+  push(w: Waiter<T>): void {
+    w.list = this;
+    w.prev = this.tail;
+    w.next = null;
+    if (this.tail === null) this.head = w;
+    else this.tail.next = w;
+    this.tail = w;
+    this.size++;
+  }
+
+  /** Removes and returns the oldest waiter, or null. */
+  shift(): Waiter<T> | null {
+    const w = this.head;
+    if (w !== null) this.remove(w);
+    return w;
+  }
+
+  /** Removes `w` if it is on this list. */
+  remove(w: Waiter<T>): void {
+    if (w.list !== this) return;
+    if (w.prev === null) this.head = w.next;
+    else w.prev.next = w.next;
+    if (w.next === null) this.tail = w.prev;
+    else w.next.prev = w.prev;
+    w.prev = w.next = null;
+    w.list = null;
+    this.size--;
+  }
+
+  /** Removes every waiter issued on `owner` and returns them. */
+  takeOwnedBy(owner: object): Waiter<T>[] {
+    const out: Waiter<T>[] = [];
+    for (let w = this.head; w !== null; ) {
+      const next = w.next;
+      if (w.owner === owner) {
+        this.remove(w);
+        out.push(w);
+      }
+      w = next;
+    }
+    return out;
+  }
+
+  /** Removes and returns every waiter. */
+  takeAll(): Waiter<T>[] {
+    const out: Waiter<T>[] = [];
+    for (let w = this.shift(); w !== null; w = this.shift()) out.push(w);
+    return out;
+  }
+}
+
+/**
+ * Someone interested in a channel becoming ready, without taking part in a
+ * transfer (readiness select). Notified once, then forgotten. @internal
+ */
+export interface Observer {
+  notify(): void;
+}
+
+/** A set of observers notified and cleared together. @internal */
+export class Observers {
+  private set: Set<Observer> | null = null;
+
+  get size(): number {
+    return this.set === null ? 0 : this.set.size;
+  }
+
+  add(o: Observer): void {
+    (this.set ??= new Set()).add(o);
+  }
+
+  delete(o: Observer): void {
+    this.set?.delete(o);
+  }
+
+  /** Notifies and forgets everyone. Cheap when nobody watches. */
+  notify(): void {
+    const set = this.set;
+    if (set === null || set.size === 0) return;
+    this.set = null;
+    for (const o of set) o.notify();
+  }
+}

@@ -1,0 +1,142 @@
+/**
+ * The per-component handle and the per-thread registrar.
+ * Every operation is synchronous, never waits for the monitor, and becomes a
+ * no-op once the monitor is gone.
+ * @module
+ */
+import { threadId, type MessagePort } from 'node:worker_threads';
+import { allocate, free, isStopped, nextAnnotationId, wordIndex, type Table } from './table.js';
+
+/** Timeouts of a registered component, in milliseconds. */
+export interface RegisterOptions {
+  transientMs: number;
+  permanentMs: number;
+}
+
+/** Messages from a registrar to the monitor. @internal */
+export type RegistrarMessage =
+  | { type: 'register'; slot: number; gen: number; name: string; threadId: number; transientMs: number; permanentMs: number }
+  | { type: 'unregister'; slot: number; gen: number }
+  | { type: 'annotation'; id: number; text: string };
+
+/** One thread's connection to the monitor. @internal */
+export class Registrar {
+  private readonly annotations = new Map<string, number>();
+  private closed = false;
+  constructor(
+    readonly table: Table,
+    private readonly port: MessagePort,
+  ) {}
+
+  get active(): boolean {
+    return !this.closed && !isStopped(this.table);
+  }
+
+  post(m: RegistrarMessage): void {
+    if (!this.active) return;
+    try {
+      this.port.postMessage(m);
+    } catch {
+      // a gone monitor is not an error
+    }
+  }
+
+  intern(text: string): number {
+    let id = this.annotations.get(text);
+    if (id === undefined) {
+      id = nextAnnotationId(this.table);
+      this.annotations.set(text, id);
+      this.post({ type: 'annotation', id, text });
+    }
+    return id;
+  }
+
+  register(name: string, options: RegisterOptions): ComponentRegistration {
+    const { transientMs, permanentMs } = options;
+    if (!(transientMs >= 0) || !(permanentMs >= 0)) {
+      throw new RangeError(`register(${name}): transientMs and permanentMs must be numbers >= 0`);
+    }
+    if (!this.active) return new ComponentRegistration(this, name, -1, 0);
+    const got = allocate(this.table);
+    if (got === undefined) throw new RangeError(`register(${name}): the hang monitor's table is full (${this.table.size} slots)`);
+    const [slot, gen] = got;
+    this.post({ type: 'register', slot, gen, name, threadId, transientMs, permanentMs });
+    return new ComponentRegistration(this, name, slot, gen);
+  }
+
+  /** Stops this thread's registrar; the monitor drops its registrations. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    try {
+      this.port.close();
+    } catch {
+      // already closed
+    }
+  }
+}
+
+/**
+ * The handle of one registered component. Call `notifyActivity` when it
+ * starts handling something and `notifyWait` when it goes back to waiting;
+ * both are plain writes to shared memory (no allocation, no message).
+ */
+export class ComponentRegistration {
+  private readonly words: Int32Array;
+  private readonly w: number;
+  private done: boolean;
+  /** Hooks to pass to `spawn(body, { hooks })` from weft's patterns. */
+  readonly hooks: { onActivity(annotation: string): void; onWait(): void };
+
+  constructor(
+    private readonly registrar: Registrar,
+    readonly name: string,
+    private readonly slot: number,
+    private readonly gen: number,
+  ) {
+    this.done = slot < 0;
+    this.words = registrar.table.words;
+    // A no-op registration writes to a scratch word so the hot path stays branch-free.
+    this.w = slot < 0 ? -1 : wordIndex(registrar.table, slot);
+    this.hooks = {
+      onActivity: (annotation: string) => this.notifyActivity(annotation),
+      onWait: () => this.notifyWait(),
+    };
+  }
+
+  /** The component is busy (optionally: with what). */
+  notifyActivity(annotation?: string): void {
+    if (this.done) return;
+    const t = this.words;
+    const i = this.w;
+    t[i + 1] = annotation === undefined ? 0 : this.registrar.intern(annotation);
+    t[i] = (t[i] + 2) | 1;
+  }
+
+  /** The component waits for input: never reported while waiting. */
+  notifyWait(): void {
+    if (this.done) return;
+    const t = this.words;
+    const i = this.w;
+    t[i] = (t[i] + 2) & ~1;
+  }
+
+  /** Whether this registration is still live (false after unregister or a gone monitor). */
+  get registered(): boolean {
+    return !this.done && this.registrar.active;
+  }
+
+  /** Frees the slot and tells the monitor. Idempotent; a no-op after shutdown. */
+  unregister(): void {
+    if (this.done) return;
+    this.done = true;
+    const t = this.words;
+    t[this.w] = (t[this.w] + 2) & ~1; // waiting: never reported again even if the message is late
+    this.registrar.post({ type: 'unregister', slot: this.slot, gen: this.gen });
+    free(this.registrar.table, this.slot, this.gen);
+  }
+
+  [Symbol.dispose](): void {
+    this.unregister();
+  }
+}

@@ -1,0 +1,240 @@
+/**
+ * The monitor thread's loop: select over registrar messages, control and a
+ * periodic tick; drain what is queued; then one checkpoint over the table.
+ * Started by `startHangMonitor` from the compiled `worker.js` next to `monitor.js`.
+ * @module
+ */
+import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
+import { after, select, unbounded } from '../channel/index.js';
+import type { HangAlert, StackFrame } from './alert.js';
+import type { RegistrarMessage } from './registration.js';
+import { Sampler, type SamplerMode } from './sampler.js';
+import { free, markStopped, openTable, ownerIndex, wordIndex } from './table.js';
+
+/** Messages from the main thread's HangMonitor to the monitor worker. @internal */
+export type ControlMessage =
+  | { type: 'stop' }
+  | { type: 'port'; port: MessagePort }
+  | { type: 'sampled'; id: number; frames: StackFrame[] | undefined };
+/** Messages from the monitor worker to the main thread. @internal */
+export type MonitorMessage = { type: 'alert'; alert: HangAlert } | { type: 'sample'; id: number; threadId: number } | { type: 'ready' };
+/** workerData of the monitor worker. @internal */
+export interface MonitorWorkerData {
+  sab: SharedArrayBuffer;
+  periodMs: number;
+  port: MessagePort;
+  sampler?: SamplerMode;
+  sampleWorkers?: boolean;
+}
+
+interface Entry {
+  slot: number;
+  gen: number;
+  name: string;
+  threadId: number;
+  transientMs: number;
+  permanentMs: number;
+  source: number;
+  lastWord: number;
+  since: number;
+  transientSent: boolean;
+  permanentSent: boolean;
+}
+
+type Incoming = { source: number; m: RegistrarMessage } | { source: number; closed: true };
+
+async function run(): Promise<void> {
+  const data = workerData as MonitorWorkerData;
+  const control = parentPort!;
+  const table = openTable(data.sab);
+  const periodMs = data.periodMs;
+  const sampler = new Sampler(data.sampler ?? 'debugger');
+  const [msgTx, messages] = unbounded<Incoming>();
+  const [ctlTx, ctl] = unbounded<ControlMessage>();
+  const ports = new Map<number, MessagePort>();
+  const entries = new Map<number, Entry>();
+  const annotations = new Map<number, string>();
+  let nextSource = 0;
+  let everRegistered = false;
+
+  const deliver = (x: Incoming): void => {
+    try {
+      msgTx.trySend(x);
+    } catch {
+      // the loop has ended
+    }
+  };
+  const addPort = (port: MessagePort): void => {
+    const source = nextSource++;
+    ports.set(source, port);
+    port.on('message', (m: RegistrarMessage) => deliver({ source, m }));
+    port.on('close', () => deliver({ source, closed: true }));
+    port.start();
+  };
+  // Worker threads are sampled in debugger mode by the main thread's own
+  // session: pausing a worker through a monitor-thread session deadlocked the
+  // monitor thread in the spike's follow-up runs.
+  const sampleRequests = new Map<number, (f: StackFrame[] | undefined) => void>();
+  let nextSample = 1;
+  const sampleViaMain = (threadId: number): Promise<StackFrame[] | undefined> =>
+    new Promise((resolve) => {
+      const id = nextSample++;
+      const timer = setTimeout(() => {
+        sampleRequests.delete(id);
+        resolve(undefined);
+      }, 3000);
+      sampleRequests.set(id, (f) => {
+        clearTimeout(timer);
+        resolve(f);
+      });
+      const req: MonitorMessage = { type: 'sample', id, threadId };
+      control.postMessage(req);
+    });
+  const sample = (threadId: number): Promise<StackFrame[] | undefined> => {
+    if (threadId !== 0 && data.sampleWorkers !== true) return Promise.resolve(undefined);
+    return sampler.mode === 'debugger' && threadId !== 0 ? sampleViaMain(threadId) : sampler.sample(threadId);
+  };
+  const onControl = (m: ControlMessage): void => {
+    if (m.type === 'sampled') {
+      const r = sampleRequests.get(m.id);
+      sampleRequests.delete(m.id);
+      r?.(m.frames);
+      return;
+    }
+    try {
+      ctlTx.trySend(m);
+    } catch {
+      if (m.type === 'port') m.port.close();
+    }
+  };
+  control.on('message', onControl);
+  addPort(data.port);
+
+  const dropEntry = (e: Entry): void => {
+    entries.delete(e.slot);
+    free(table, e.slot, e.gen);
+  };
+
+  const handle = (x: Incoming): void => {
+    if ('closed' in x) {
+      ports.delete(x.source);
+      for (const e of [...entries.values()]) if (e.source === x.source) dropEntry(e);
+      return;
+    }
+    const m = x.m;
+    switch (m.type) {
+      case 'register': {
+        // The registrar may already have unregistered (slot freed or reused).
+        if (Atomics.load(table.words, ownerIndex(table, m.slot)) !== m.gen) return;
+        everRegistered = true;
+        entries.set(m.slot, {
+          slot: m.slot,
+          gen: m.gen,
+          name: m.name,
+          threadId: m.threadId,
+          transientMs: m.transientMs,
+          permanentMs: m.permanentMs,
+          source: x.source,
+          lastWord: Atomics.load(table.words, wordIndex(table, m.slot)),
+          since: performance.now(),
+          transientSent: false,
+          permanentSent: false,
+        });
+        return;
+      }
+      case 'unregister': {
+        const e = entries.get(m.slot);
+        if (e !== undefined && e.gen === m.gen) entries.delete(m.slot);
+        else everRegistered = true; // it registered and left before we saw it
+        return;
+      }
+      case 'annotation':
+        annotations.set(m.id, m.text);
+        return;
+    }
+  };
+
+  const emit = (alert: HangAlert): void => {
+    const msg: MonitorMessage = { type: 'alert', alert };
+    control.postMessage(msg);
+  };
+
+  const checkpoint = async (): Promise<void> => {
+    for (const e of [...entries.values()]) {
+      if (entries.get(e.slot) !== e) continue; // dropped while sampling
+      const wi = wordIndex(table, e.slot);
+      const word = Atomics.load(table.words, wi);
+      const now = performance.now();
+      if (word !== e.lastWord) {
+        e.lastWord = word;
+        e.since = now;
+        e.transientSent = false;
+        e.permanentSent = false;
+        continue;
+      }
+      if ((word & 1) === 0) continue;
+      const d = now - e.since;
+      const annotationId = Atomics.load(table.words, wi + 1);
+      const annotation = annotationId === 0 ? undefined : annotations.get(annotationId);
+      const base = { component: e.name, threadId: e.threadId, durationMs: d, ...(annotation !== undefined ? { annotation } : {}) };
+      if (d > e.permanentMs && !e.permanentSent) {
+        e.permanentSent = true;
+        e.transientSent = true;
+        // A pause can miss (no paused event within the guard): try a few times while still stuck.
+        let frames: StackFrame[] | undefined;
+        for (let k = 0; k < 2 && frames === undefined; k++) {
+          if (entries.get(e.slot) !== e || Atomics.load(table.words, wi) !== word) break;
+          frames = await sample(e.threadId);
+        }
+        // A pause that took effect only after the component moved on shows somewhere else: drop it.
+        if (Atomics.load(table.words, wi) !== word) frames = undefined;
+        emit({ kind: 'permanent', ...base, ...(frames !== undefined ? { frames } : {}) });
+      } else if (d > e.transientMs && !e.transientSent) {
+        e.transientSent = true;
+        emit({ kind: 'transient', ...base });
+      }
+    }
+  };
+
+  const ready: MonitorMessage = { type: 'ready' };
+  control.postMessage(ready);
+  const batch: Incoming[] = [];
+  const ctlBatch: ControlMessage[] = [];
+  let stop = false;
+  while (!stop) {
+    const r = await select({ msg: messages, control: ctl, tick: after(periodMs) });
+    if (r.case === 'msg' && r.ok) handle(r.value);
+    else if (r.case === 'control' && r.ok) ctlBatch.push(r.value);
+    batch.length = 0;
+    messages.tryRecvMany(batch);
+    for (const x of batch) handle(x);
+    ctl.tryRecvMany(ctlBatch);
+    for (const c of ctlBatch) {
+      if (c.type === 'stop') stop = true;
+      else if (c.type === 'port') addPort(c.port);
+    }
+    ctlBatch.length = 0;
+    if (stop) break;
+    // The tether: once everything registered has gone, the monitor goes too.
+    if (everRegistered && entries.size === 0) break;
+    await checkpoint();
+  }
+
+  // Shut down: mark the table, release everything, and let the thread exit by itself
+  // (process.exit() with a connected inspector session aborts the process).
+  markStopped(table);
+  await sampler.close();
+  control.off('message', onControl);
+  control.unref();
+  for (const p of ports.values()) p.close();
+  ports.clear();
+  msgTx.close();
+  ctlTx.close();
+  messages.close();
+  ctl.close();
+}
+
+run().catch((e: unknown) => {
+  const msg = e instanceof Error ? (e.stack ?? e.message) : String(e);
+  process.stderr.write(`weft hang monitor failed: ${msg}\n`);
+});

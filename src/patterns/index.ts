@@ -1,0 +1,49 @@
+/**
+ * Patterns built from weft's channels: the component loop, request/reply
+ * and actors, and pipelines. This is the in-thread half; worker-thread
+ * variants plug into the same shapes (a `Parallel` input, a component body
+ * loaded from a module, a stage's reserved `parallelism`/`workers`).
+ *
+ * @example
+ * ```ts
+ * import { pipeline, stage } from 'weft';
+ * const lengths = await pipeline(
+ *   ['a', 'bb', 'ccc'],
+ *   stage(async (s: string) => s.length, { concurrency: 2 }),
+ *   async (items) => { const out: number[] = []; for await (const n of items) out.push(n); return out; },
+ * );
+ * console.log(lengths); // [1, 2, 3]
+ * ```
+ * @module
+ */
+export {
+  spawn,
+  type Component,
+  type ComponentBody,
+  type ComponentContext,
+  type ComponentExit,
+  type ComponentHooks,
+  type ComponentInput,
+  type ComponentInputs,
+  type ComponentMessage,
+  type InputValue,
+  type SpawnOptions,
+  type StopInfo,
+  type StopReason,
+} from './component.js';
+export { tasks, TaskGroup, type Parallel, type Task, type TaskResult } from './tasks.js';
+export { call, respond, decline, type CallOptions, type ReplyFor } from './call.js';
+export {
+  actor,
+  type ActorBody,
+  type ActorContext,
+  type ActorInputs,
+  type ActorOptions,
+  type Command,
+  type Handlers,
+  type ReplyOf,
+} from './actor.js';
+export { pipeline, type PipelineOptions, type StageLike } from './pipeline.js';
+export { stage, Stage, type StageFn, type StageOptions } from './stage.js';
+export type { Source, Sink, SinkFn, EndpointSink, ReadableStreamLike, WritableStreamLike, NodeWritableLike } from './ends.js';
+export { ActorGoneError, CallTimeoutError, type ActorGoneErrorKind } from './errors.js';

@@ -1,0 +1,351 @@
+/**
+ * The receive buffer of a remote channel: messages pulled from the channel's
+ * durable consumer and not yet handed to a receiver.
+ *
+ * Pulling is driven by demand. While a receive waits (a parked `recv`, a
+ * select case, a `ready()` observer) or a receive happened in the last
+ * `lingerMs`, the buffer keeps up to `prefetch` messages pulled ahead, with
+ * pull requests that expire after a few seconds and are renewed while the
+ * demand lasts. A message counts as delivered when it is handed to a
+ * receiver (returned by `tryRecv`, or given to a parked waiter); only then
+ * is it acknowledged, with a double acknowledgement (the server confirms it,
+ * and an unconfirmed ack is sent again until it is; acks given in one turn
+ * of the event loop are confirmed together, see `ack`). Messages that nobody
+ * takes — they arrived for a select case that lost, or the receiver went
+ * idle — are handed back (nak) once the demand has been gone for
+ * `lingerMs`, and at once when the last local Receiver closes, so other
+ * receivers get them. While buffered, a message's ack deadline is extended
+ * (`+WPI`), so the server does not give it to someone else meanwhile.
+ *
+ * Exactly once: the stream stores each message once (its sender's
+ * `Nats-Msg-Id` dedupes retries), so a message has one stream sequence. The
+ * buffer remembers the sequences it delivered (the last 65,536; read from
+ * the ack subject, no header parsing), so a message the server delivers
+ * again — an ack lost in a crash of the server, say — is acknowledged and
+ * dropped instead of being processed twice.
+ *
+ * @internal
+ */
+import type { Msg, Subscription } from '@nats-io/transport-node';
+import type { Link } from './link.js';
+import type { ChannelNames } from './names.js';
+
+export interface Delivery {
+  readonly data: Uint8Array;
+  readonly reply: string;
+  /** Its stream sequence: the same message, delivered again, has the same one. */
+  readonly id: number;
+  /** Local time it arrived; last `+WPI`. */
+  touched: number;
+}
+
+export interface BufferHost {
+  /** Is anyone waiting for, or recently asking for, messages? */
+  active(): boolean;
+  /** Messages arrived. */
+  arrived(): void;
+  /** A pull ended with fewer messages than asked: the consumer may be drained. */
+  pullEnded(): void;
+}
+
+const now = (): number => performance.now();
+const TE = new TextEncoder();
+const ACK = TE.encode('+ACK');
+const NAK = TE.encode('-NAK');
+const WPI = TE.encode('+WPI');
+const REMEMBER = 65_536;
+
+interface PullRequest {
+  remaining: number;
+  expiresAt: number;
+}
+
+export class ReceiveBuffer {
+  private items: Delivery[] = [];
+  private head = 0;
+  private readonly requests = new Map<number, PullRequest>();
+  private outstanding = 0;
+  private reqSeq = 0;
+  private readonly delivered = new Set<number>();
+  private readonly deliveredOrder: number[] = [];
+  private deliveredHead = 0;
+  /** Ack batches awaiting their confirmation: the last ack of each carries the reply subject. */
+  private readonly pendingAcks = new Map<number, { replies: string[]; sentAt: number }>();
+  private unconfirmed = 0;
+  private ackSeq = 0;
+  private ackBatch: string[] = [];
+  private ackScheduled = false;
+  private readonly sub: Subscription;
+  private readonly inbox: string;
+  private readonly ackRoute: string;
+  private readonly nextSubject: string;
+  private readonly sweeper: ReturnType<typeof setInterval>;
+  private idleSince = 0;
+  private closed = false;
+  private acksSinceHint = 0;
+  private hintTimer: ReturnType<typeof setTimeout> | null = null;
+
+  constructor(
+    private readonly link: Link,
+    private readonly names: ChannelNames,
+    private readonly prefetch: number,
+    private readonly host: BufferHost,
+  ) {
+    this.inbox = link.deliveryInbox();
+    this.sub = link.nc.subscribe(`${this.inbox}.*`, { callback: (err, m) => { if (err === null) this.onMessage(m); } });
+    this.ackRoute = link.addOwnRoute((_m, rest) => this.onAckConfirmed(rest));
+    this.nextSubject = `$JS.API.CONSUMER.MSG.NEXT.${names.dataStream}.${names.consumer}`;
+    this.sweeper = setInterval(() => this.sweep(), 100);
+    this.sweeper.unref();
+  }
+
+  get length(): number {
+    return this.items.length - this.head;
+  }
+
+  /** Acks not yet sent, or sent and not yet confirmed (still pending on the server). */
+  get unconfirmedAcks(): number {
+    return this.unconfirmed + this.ackBatch.length;
+  }
+
+  /** Pull requests that may still deliver. */
+  get pulling(): boolean {
+    return this.outstanding > 0;
+  }
+
+  /** Pulls more if there is demand and room. */
+  pull(): void {
+    if (this.closed || !this.link.connected || !this.host.active()) return;
+    const want = this.prefetch - this.length - this.outstanding;
+    if (want <= 0) return;
+    // batch the requests: ask when a quarter of the prefetch is free, or when nothing at all is coming
+    if (want < Math.max(1, this.prefetch >> 2) && (this.outstanding > 0 || this.length > 0)) return;
+    const id = ++this.reqSeq;
+    const expiresMs = this.link.settings.pullExpiresMs;
+    this.requests.set(id, { remaining: want, expiresAt: now() + expiresMs + 2000 });
+    this.outstanding += want;
+    const body = `{"batch":${want},"expires":${expiresMs * 1_000_000}}`;
+    this.link.publishRaw(this.nextSubject, TE.encode(body), `${this.inbox}.${id}`);
+  }
+
+  /** Takes the oldest message and acknowledges it: it is delivered. */
+  take(): Delivery | undefined {
+    if (this.head >= this.items.length) return undefined;
+    const d = this.items[this.head]!;
+    this.items[this.head++] = undefined as unknown as Delivery;
+    if (this.head > 256 && this.head * 2 > this.items.length) {
+      this.items = this.items.slice(this.head);
+      this.head = 0;
+    }
+    this.ack(d);
+    this.remember(d.id);
+    this.pull();
+    return d;
+  }
+
+  /** Hands every buffered message back to the server (a nak), for other receivers. */
+  releaseAll(): void {
+    for (let i = this.head; i < this.items.length; i++) {
+      const d = this.items[i]!;
+      this.link.publishRaw(d.reply, NAK);
+    }
+    this.items = [];
+    this.head = 0;
+  }
+
+  /** The connection is back: pending pulls were lost; ask again; re-send unconfirmed acks. */
+  resume(): void {
+    this.requests.clear();
+    this.outstanding = 0;
+    for (const [id, a] of this.pendingAcks) {
+      a.sentAt = now();
+      this.sendAcks(a.replies, id);
+    }
+    this.pull();
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.flushAcks();
+    this.releaseAll();
+    this.closed = true;
+    clearInterval(this.sweeper);
+    if (this.hintTimer !== null) clearTimeout(this.hintTimer);
+    this.sub.unsubscribe();
+    // unconfirmed acks: one last try, then forget
+    this.link.removeRoute(this.ackRoute);
+  }
+
+  private onMessage(m: Msg): void {
+    if (this.closed) {
+      if (m.reply?.startsWith('$JS.ACK.') === true) this.link.publishRaw(m.reply, NAK);
+      return;
+    }
+    const reply = m.reply;
+    if (reply === undefined || reply === '' || !reply.startsWith('$JS.ACK.')) {
+      this.onStatus(m);
+      return;
+    }
+    this.consumeRequest(1);
+    const id = streamSeq(reply);
+    if (this.delivered.has(id)) {
+      // delivered before (an ack lost in a crash): acknowledge again, never twice to the user
+      this.link.publishRaw(reply, ACK);
+      this.pull();
+      return;
+    }
+    this.items.push({ data: m.data, reply, id, touched: now() });
+    this.host.arrived();
+  }
+
+  private onStatus(m: Msg): void {
+    const code = m.headers?.code ?? 0;
+    if (code === 100) return; // idle heartbeat
+    const dot = m.subject.lastIndexOf('.');
+    const id = Number(m.subject.slice(dot + 1));
+    const req = this.requests.get(id);
+    if (req !== undefined) {
+      this.outstanding -= req.remaining;
+      this.requests.delete(id);
+    }
+    // 404 no messages, 408 request expired, 409 (max waiting, leadership change, consumer deleted…)
+    this.host.pullEnded();
+    if (code === 409) {
+      setTimeout(() => this.pull(), 100).unref();
+      return;
+    }
+    this.pull();
+  }
+
+  /** One delivery arrived: it counts against the oldest open request. */
+  private consumeRequest(n: number): void {
+    for (const [id, r] of this.requests) {
+      const k = Math.min(n, r.remaining);
+      r.remaining -= k;
+      this.outstanding -= k;
+      n -= k;
+      if (r.remaining === 0) this.requests.delete(id);
+      if (n === 0) return;
+    }
+  }
+
+  /*
+   * Double acks, confirmed per batch. The acks given in one event-loop turn
+   * go out together and only the last asks for a confirmation: the server
+   * processes one connection's acks to a consumer in order, so its
+   * confirmation of the last one covers the batch. An unconfirmed batch is
+   * sent again (acks are idempotent) until it is confirmed.
+   */
+  private ack(d: Delivery): void {
+    this.ackBatch.push(d.reply);
+    if (!this.ackScheduled) {
+      this.ackScheduled = true;
+      setImmediate(this.flushAcks);
+    }
+    this.acksSinceHint++;
+    if (this.hintTimer === null) {
+      this.hintTimer = setTimeout(() => this.sendHint(), 5);
+      this.hintTimer.unref();
+    }
+  }
+
+  /** Tells waiting senders that there is room again (core NATS, best effort). */
+  private sendHint(): void {
+    this.hintTimer = null;
+    if (this.acksSinceHint === 0) return;
+    this.acksSinceHint = 0;
+    this.link.publishQuietly(this.names.roomSubject, new Uint8Array(0));
+  }
+
+  private readonly flushAcks = (): void => {
+    this.ackScheduled = false;
+    const replies = this.ackBatch;
+    if (replies.length === 0) return;
+    this.ackBatch = [];
+    const id = ++this.ackSeq;
+    this.pendingAcks.set(id, { replies, sentAt: now() });
+    this.unconfirmed += replies.length;
+    this.sendAcks(replies, id);
+  };
+
+  private sendAcks(replies: string[], id: number): void {
+    const last = replies.length - 1;
+    for (let i = 0; i < last; i++) this.link.publishRaw(replies[i]!, ACK);
+    this.link.publishRaw(replies[last]!, ACK, `${this.ackRoute}.${id}`);
+  }
+
+  private onAckConfirmed(rest: string): void {
+    const batch = this.pendingAcks.get(Number(rest));
+    if (batch === undefined) return;
+    this.pendingAcks.delete(Number(rest));
+    this.unconfirmed -= batch.replies.length;
+    if (this.unconfirmed === 0) this.host.pullEnded();
+  }
+
+  private remember(id: number): void {
+    this.delivered.add(id);
+    this.deliveredOrder.push(id);
+    if (this.deliveredOrder.length - this.deliveredHead > REMEMBER) {
+      this.delivered.delete(this.deliveredOrder[this.deliveredHead]!);
+      this.deliveredOrder[this.deliveredHead++] = 0;
+      if (this.deliveredHead > REMEMBER) {
+        this.deliveredOrder.splice(0, this.deliveredHead);
+        this.deliveredHead = 0;
+      }
+    }
+  }
+
+  private sweep(): void {
+    if (this.closed) return;
+    const t = now();
+    const s = this.link.settings;
+    // expired pull requests that never answered (lost in a disconnection)
+    for (const [id, r] of this.requests) {
+      if (r.expiresAt <= t) {
+        this.outstanding -= r.remaining;
+        this.requests.delete(id);
+      }
+    }
+    if (!this.link.connected) return;
+    // idle: hand the buffer back after lingerMs
+    if (this.host.active()) {
+      this.idleSince = 0;
+      this.pull();
+    } else if (this.length > 0) {
+      if (this.idleSince === 0) this.idleSince = t;
+      else if (t - this.idleSince >= s.lingerMs) this.releaseAll();
+    }
+    // keep buffered messages ours while they wait
+    const wpiAfter = s.ackWaitMs / 3;
+    for (let i = this.head; i < this.items.length; i++) {
+      const d = this.items[i]!;
+      if (t - d.touched >= wpiAfter) {
+        d.touched = t;
+        this.link.publishRaw(d.reply, WPI);
+      }
+    }
+    // unconfirmed acks: send again
+    for (const [id, a] of this.pendingAcks) {
+      if (t - a.sentAt >= s.ackRetryMs) {
+        a.sentAt = t;
+        this.sendAcks(a.replies, id);
+      }
+    }
+  }
+}
+
+/**
+ * The stream sequence of a delivery, from its ack subject:
+ * `$JS.ACK.<stream>.<consumer>.<delivered>.<sseq>.<dseq>.<ts>.<pending>`, or
+ * the newer form with domain and account hash in front and a token after.
+ */
+export function streamSeq(reply: string): number {
+  // count tokens from the end: v1 has 9 tokens, v2 has 12 (sseq 4th from the end in v1, 5th in v2)
+  let dots = 0;
+  for (let i = 0; i < reply.length; i++) if (reply.charCodeAt(i) === 0x2e) dots++;
+  const fromEnd = dots + 1 === 9 ? 3 : 4;
+  let end = reply.length;
+  for (let k = 0; k < fromEnd; k++) end = reply.lastIndexOf('.', end - 1);
+  const start = reply.lastIndexOf('.', end - 1) + 1;
+  return Number(reply.slice(start, end));
+}

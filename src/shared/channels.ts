@@ -1,0 +1,121 @@
+/**
+ * Making shared channels: `sharedBounded`, `sharedUnbounded`, and stats.
+ *
+ * @module
+ */
+import { Receiver } from '../channel/receiver.js';
+import { Sender } from '../channel/sender.js';
+import type { Handle } from '../channel/handle.js';
+import { context, contexts } from './context.js';
+import { KIND_BOUNDED, KIND_RENDEZVOUS, KIND_UNBOUNDED, SharedCore, type SharedChannelOptions } from './core.js';
+
+/**
+ * A channel in shared memory with room for `capacity` messages, usable from
+ * any thread: hand its Sender or Receiver to workers (see `transfer`,
+ * `spawn`, or send a handle inside a message). `sharedBounded(0)` is a
+ * rendezvous channel. Same API as `bounded`, plus blocking methods inside
+ * workers (`sendSync`, `recvSync`, `selectSync`, ...).
+ *
+ * Values are copied (structured-clone semantics); a value that cannot be
+ * cloned, or is larger than `maxMessageBytes`, is refused at send with
+ * `InvalidValueError` and the channel stays usable.
+ *
+ * @param capacity a whole number from 0 to 2^31 - 1
+ * @example
+ * ```ts
+ * import { sharedBounded, spawn } from 'weft/shared';
+ * const [tx, rx] = sharedBounded<{ id: number }>(1024);
+ * const worker = spawn(new URL('./worker.js', import.meta.url), { handles: { rx } });
+ * await tx.send({ id: 1 });
+ * ```
+ */
+export function sharedBounded<T>(capacity: number, options?: SharedChannelOptions): [Sender<T>, Receiver<T>] {
+  if (typeof capacity !== 'number' || !Number.isInteger(capacity) || capacity < 0 || capacity > 0x7fffffff) {
+    throw new RangeError(
+      `sharedBounded(capacity): capacity must be a whole number from 0 to ${0x7fffffff} (0 makes a rendezvous channel); ` +
+        `got ${String(capacity)}. Use sharedUnbounded() for no limit.`,
+    );
+  }
+  const core = SharedCore.create<T>(context(), capacity === 0 ? KIND_RENDEZVOUS : KIND_BOUNDED, capacity, options);
+  return [new Sender(core, sharedBounded), new Receiver(core, sharedBounded)];
+}
+
+/**
+ * A shared channel without a message limit: `send` does not wait while the
+ * ring can grow. The ring starts small and doubles in shared memory up to
+ * `maxBytes` (default 64 MiB); at that ceiling sends wait for room like on a
+ * bounded channel (and `trySend` reports `'full'`).
+ *
+ * @example
+ * ```ts
+ * import { sharedUnbounded } from 'weft/shared';
+ * const [tx, rx] = sharedUnbounded<string>({ maxBytes: 16 << 20 });
+ * tx.trySend('never waits below the ceiling');
+ * ```
+ */
+export function sharedUnbounded<T>(options?: SharedChannelOptions): [Sender<T>, Receiver<T>] {
+  const core = SharedCore.create<T>(context(), KIND_UNBOUNDED, 0, options);
+  return [new Sender(core, sharedUnbounded), new Receiver(core, sharedUnbounded)];
+}
+
+/** Is `h` a handle of a shared channel? */
+export function isShared(h: Handle<unknown>): boolean {
+  return h.core instanceof SharedCore;
+}
+
+/** Memory and depth of one shared channel. */
+export interface ChannelStats {
+  /** Messages buffered now. */
+  len: number;
+  capacity: number | undefined;
+  /** Current ring size in bytes. */
+  ringBytes: number;
+  /** Bytes of shared memory the channel uses now (rings and out-of-line messages). */
+  bytes: number;
+  senders: number;
+  receivers: number;
+}
+
+/**
+ * Depth and memory of the shared channel of `h`.
+ *
+ * @example
+ * ```ts
+ * import { sharedBounded, channelStats } from 'weft/shared';
+ * const [tx] = sharedBounded<number>(8);
+ * tx.trySend(1);
+ * console.log(channelStats(tx).len); // 1
+ * ```
+ */
+export function channelStats(h: Handle<unknown>): ChannelStats {
+  if (!(h.core instanceof SharedCore)) throw new TypeError('channelStats: not a shared channel');
+  return h.core.stats();
+}
+
+/** Process-wide shared-memory figures. */
+export interface SharedStats {
+  /** Bytes of the arena now (it grows on demand, never shrinks). */
+  arenaBytes: number;
+  /** Largest size the arena may reach. */
+  maxBytes: number;
+  /** Bytes in live blocks (channels, rings, out-of-line messages); freed blocks are reused. */
+  bytesInUse: number;
+  /** Shared channels alive now. */
+  channels: number;
+}
+
+/**
+ * Figures of the shared-memory arena.
+ *
+ * @example
+ * ```ts
+ * import { sharedStats } from 'weft/shared';
+ * console.log(sharedStats().bytesInUse);
+ * ```
+ */
+export function sharedStats(): SharedStats {
+  const a = context().arena;
+  return { arenaBytes: a.byteLength, maxBytes: a.maxByteLength, bytesInUse: a.bytesInUse, channels: a.liveChannels };
+}
+
+export { contexts };

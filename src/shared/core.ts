@@ -1,0 +1,1337 @@
+/**
+ * SharedCore: a channel in shared memory, implementing the same ChannelCore
+ * contract as the in-loop QueueCore, so Sender/Receiver/select, errors,
+ * inspectors, AbortSignal and timeouts work unchanged across threads.
+ *
+ * How a message travels (see layout.ts for the memory):
+ * 1. The sender encodes the value OUTSIDE any lock into this thread's
+ *    scratch (codec.ts). A value the codec refuses, or one above the
+ *    channel's maximum, throws InvalidValueError: nothing was sent.
+ * 2. It takes the producer lock (P_LOCK), checks capacity and room, copies
+ *    the bytes into the ring (one Uint8Array.set), stores the record's
+ *    sequence number (the commit), advances TAIL/ENQ, unlocks, and bumps
+ *    the wake word of every thread waiting for data (only if the channel's
+ *    waiter count says someone waits).
+ * 3. A receiver takes the consumer lock (C_LOCK), checks that the record at
+ *    HEAD carries the expected sequence number, copies the body to its
+ *    scratch, stores `~seq` (its commit), advances HEAD/DEQ, unlocks, wakes
+ *    waiting senders, and decodes outside the lock.
+ *
+ * Producers and consumers have separate locks and separate cache lines: a
+ * single producer and a single consumer never contend on a lock.
+ *
+ * Waiting: async operations park in this thread's waiter lists and set this
+ * thread's bit on the channel side; the thread's Waker (context.ts) waits
+ * on the thread's wake word with Atomics.waitAsync and retries. Blocking
+ * operations (workers only) spin adaptively, then Atomics.wait on the same
+ * wake word. A waiter is only ever completed by its own thread after it did
+ * the operation on shared memory itself: no cross-thread hand-off, so a
+ * cancelled or losing select case can never have consumed anything.
+ *
+ * Thread death: every lock word holds its owner's tid. A thread that finds
+ * the owner dead takes the lock over and repairs (repairP/repairC): it can
+ * tell from the records' commit words exactly how far the dead owner got.
+ * Handle counts per thread slot let any live thread release a dead
+ * thread's handles (releaseDeadSlot).
+ *
+ * @internal
+ */
+import { DISCONNECTED, EMPTY, FULL, SENT, type ChannelCore, type Side, type TryRecvStatus, type TrySendStatus, type WaitDomain } from '../channel/core.js';
+import { InvalidValueError } from '../channel/errors.js';
+import { Operation } from '../channel/operation.js';
+import { Observers, WaiterList, type Observer, type Waiter } from '../channel/waiter.js';
+import { now } from '../channel/clock.js';
+import type { Arena } from './arena.js';
+import { Decoder, Encoder, MessageTooLargeError } from './codec.js';
+import { isMainThread, type ThreadContext } from './context.js';
+import {
+  BODY_MASK, C_BYTES, C_CAP, C_DROPPED, C_INLINE_MAX, C_KIND, C_LOCK, C_MAGIC, C_MAX_MSG, C_MAX_RING, C_RECEIVERS,
+  C_RECV_WAITERS, C_REFS, C_RING, C_SEND_WAITERS, C_SENDERS, C_SERIAL, C_SLOT, CHANNEL_MAGIC, DEQ, ENQ, F_HANDLES,
+  F_LINK, F_OOL, F_PAD, FIRST_SEQ, FLAG_SHIFT, HEAD, KIND_BOUNDED, KIND_RENDEZVOUS, KIND_UNBOUNDED, LINK_RESERVE,
+  P_LOCK, P_RING, RING_HEADER, TAIL, headerWords, recordSize, recvBits, recvCounts, sendBits, sendCounts,
+} from './layout.js';
+import { found, hostHooks, type DecodedRef, type HandleRef } from './hooks.js';
+import { Sender } from '../channel/sender.js';
+import { Receiver } from '../channel/receiver.js';
+
+/** Options of the shared channel constructors. */
+export interface SharedChannelOptions {
+  /**
+   * Bytes of the ring that holds messages inline. Default: about 128 bytes
+   * per slot of capacity, between 4 KiB and 1 MiB (unbounded: 64 KiB to start).
+   */
+  ringBytes?: number;
+  /** Unbounded channels: the most bytes the ring may grow to. Default 64 MiB. */
+  maxBytes?: number;
+  /** Largest encoded message accepted; larger values are refused with InvalidValueError. Default 64 MiB. */
+  maxMessageBytes?: number;
+  /** Messages larger than this go out of line (one block each). Default: a quarter of the ring, at most 64 KiB. */
+  inlineMax?: number;
+}
+
+const encoder = new Encoder({ host: hostHooks });
+const decoder = new Decoder({ host: hostHooks });
+
+/** Where the last dequeued message's body is, in this thread's scratch. */
+let bodyLen = 0;
+let bodyFlags = 0;
+
+export class SharedCore<T> implements ChannelCore<T> {
+  /** Marks shared cores for the codec hook (hooks.ts cannot import this module). */
+  readonly isShared = true;
+  readonly capacity: number | undefined;
+  readonly kind: number;
+  /** Word index of the header. */
+  readonly hw: number;
+  readonly base: number;
+  readonly slot: number;
+  readonly serial: number;
+  readonly a: Arena;
+  readonly ctx: ThreadContext;
+  readonly waitDomain: WaitDomain;
+  private readonly bw: number;
+  private readonly cap: number;
+  private readonly inlineMax: number;
+  private readonly maxMsg: number;
+  /** Handles this thread holds on the channel. */
+  localSenders = 0;
+  localReceivers = 0;
+  /** Set once this thread holds no handle anymore (the memory may be reused by another channel). */
+  detached = false;
+  private readonly sendq = new WaiterList<T>();
+  private readonly recvq = new WaiterList<T>();
+  private readonly sendObs = new Observers();
+  private readonly recvObs = new Observers();
+  private parked = false;
+  /** Rendezvous sends waiting for their offer to be taken: waiter → offer. */
+  private readonly offers = new Map<Waiter<T>, Offer>();
+
+  constructor(ctx: ThreadContext, base: number, slot: number, serial: number) {
+    const a = ctx.arena;
+    this.ctx = ctx;
+    this.a = a;
+    this.bw = a.bitWords;
+    const words = headerWords(this.bw, a.maxThreads);
+    if (!(Number.isInteger(base) && base > 0 && (base & 7) === 0 && base + words * 4 <= a.sab.byteLength)) {
+      throw new TypeError(`weft: channel offset ${base} lies outside the arena: corrupted or forged handle`);
+    }
+    a.ensure(base + words * 4);
+    const h = a.i32;
+    const hw = base >> 2;
+    if (h[hw + C_MAGIC] !== CHANNEL_MAGIC || h[hw + C_SLOT] !== slot || h[hw + C_SERIAL] !== serial) {
+      throw new TypeError('weft: no live channel at this reference: corrupted, forged or stale handle');
+    }
+    this.base = base;
+    this.hw = hw;
+    this.slot = slot;
+    this.serial = serial;
+    this.kind = h[hw + C_KIND]!;
+    const cap = h[hw + C_CAP]!;
+    this.cap = this.kind === KIND_UNBOUNDED ? Infinity : this.kind === KIND_RENDEZVOUS ? 1 : cap;
+    this.capacity = this.kind === KIND_UNBOUNDED ? undefined : this.kind === KIND_RENDEZVOUS ? 0 : cap;
+    this.inlineMax = h[hw + C_INLINE_MAX]!;
+    this.maxMsg = h[hw + C_MAX_MSG]!;
+    this.waitDomain = ctx.waitDomain;
+  }
+
+  /** Allocates and initialises a channel; this thread holds one Sender and one Receiver. */
+  static create<T>(ctx: ThreadContext, kind: number, capacity: number, options: SharedChannelOptions = {}): SharedCore<T> {
+    const a = ctx.arena;
+    const bw = a.bitWords;
+    const words = headerWords(bw, a.maxThreads);
+    let ringBytes = options.ringBytes;
+    if (ringBytes === undefined) {
+      ringBytes = kind === KIND_UNBOUNDED ? 64 * 1024 : Math.min(1 << 20, Math.max(4096, Math.max(1, capacity) * 128));
+    }
+    ringBytes = pow2(Math.max(256, ringBytes));
+    const maxRing = kind === KIND_UNBOUNDED ? pow2(Math.max(ringBytes, options.maxBytes ?? 64 << 20)) : ringBytes;
+    if (maxRing > 1 << 30) throw new RangeError('maxBytes: at most 1 GiB');
+    const maxMsg = Math.floor(options.maxMessageBytes ?? 64 << 20);
+    if (!(maxMsg >= 1 && maxMsg <= 2 ** 31 - 64)) throw new RangeError('maxMessageBytes: expected a number of bytes from 1 to 2^31');
+    const inlineMax = Math.max(0, Math.min(options.inlineMax ?? Math.min(64 * 1024, ringBytes >> 2), (ringBytes >> 1) - 64, BODY_MASK));
+    const base = a.alloc(words * 4);
+    if (base === 0) throw new RangeError('weft: the shared-memory arena is full (raise maxBytes in configureShared)');
+    const ring = allocRing(a, ringBytes, FIRST_SEQ * 0);
+    if (ring === 0) {
+      a.free(base);
+      throw new RangeError('weft: the shared-memory arena is full (raise maxBytes in configureShared)');
+    }
+    a.u8.fill(0, base, base + words * 4);
+    const h = a.i32;
+    const hw = base >> 2;
+    h[hw + C_KIND] = kind;
+    h[hw + C_CAP] = kind === KIND_BOUNDED ? capacity : kind === KIND_RENDEZVOUS ? 0 : -1;
+    h[hw + C_MAX_RING] = maxRing;
+    h[hw + C_INLINE_MAX] = inlineMax;
+    h[hw + C_MAX_MSG] = maxMsg;
+    h[hw + C_SENDERS] = 1;
+    h[hw + C_RECEIVERS] = 1;
+    h[hw + C_REFS] = 2;
+    h[hw + C_BYTES] = a.blockBytes(ring);
+    h[hw + TAIL] = 0;
+    h[hw + HEAD] = 0;
+    h[hw + ENQ] = FIRST_SEQ;
+    h[hw + DEQ] = FIRST_SEQ;
+    h[hw + P_RING] = ring;
+    h[hw + C_RING] = ring;
+    h[hw + sendCounts(bw) + a.slot] = 1;
+    h[hw + recvCounts(bw, a.maxThreads) + a.slot] = 1;
+    const entry = a.addChannel(base);
+    if (entry === undefined) {
+      a.free(ring);
+      a.free(base);
+      throw new RangeError(`weft: too many shared channels at once (maxChannels ${a.maxChannels})`);
+    }
+    h[hw + C_SLOT] = entry.slot;
+    h[hw + C_SERIAL] = entry.serial;
+    Atomics.store(h, hw + C_MAGIC, CHANNEL_MAGIC);
+    const core = new SharedCore<T>(ctx, base, entry.slot, entry.serial);
+    core.localSenders = 1;
+    core.localReceivers = 1;
+    ctx.cores.set(entry.slot, { serial: entry.serial, core });
+    return core;
+  }
+
+  /** This thread's core for channel (slot, serial), creating it if needed. */
+  static lookup<T>(ctx: ThreadContext, slot: number, serial: number): SharedCore<T> {
+    const cached = ctx.cores.get(slot);
+    if (cached !== undefined && cached.serial === serial && !(cached.core as SharedCore<T>).detached) return cached.core as SharedCore<T>;
+    const base = ctx.arena.channelOffset(slot, serial);
+    if (base === 0) throw new TypeError('weft: the handle refers to a channel that does not exist (anymore): corrupted, forged or stale reference');
+    const core = new SharedCore<T>(ctx, base, slot, serial);
+    ctx.cores.set(slot, { serial, core });
+    return core;
+  }
+
+  // ------------------------------------------------------------------------
+  // Inspectors
+  // ------------------------------------------------------------------------
+
+  len(): number {
+    if (this.detached || this.kind === KIND_RENDEZVOUS) return 0;
+    const h = this.a.i32;
+    return Math.max(0, (Atomics.load(h, this.hw + ENQ) - Atomics.load(h, this.hw + DEQ)) | 0);
+  }
+
+  isFull(): boolean {
+    if (this.kind === KIND_RENDEZVOUS) return true;
+    if (this.kind === KIND_UNBOUNDED) return false;
+    return this.len() >= this.cap;
+  }
+
+  isDisconnected(): boolean {
+    if (this.detached) return true;
+    const h = this.a.i32;
+    return Atomics.load(h, this.hw + C_SENDERS) <= 0 || Atomics.load(h, this.hw + C_RECEIVERS) <= 0;
+  }
+
+  /** Stats of this channel. */
+  stats(): { len: number; capacity: number | undefined; ringBytes: number; bytes: number; senders: number; receivers: number } {
+    const h = this.a.i32;
+    const hw = this.hw;
+    return {
+      len: this.len(),
+      capacity: this.capacity,
+      ringBytes: this.detached ? 0 : h[(Atomics.load(h, hw + P_RING) >> 2)]!,
+      bytes: this.detached ? 0 : Atomics.load(h, hw + C_BYTES),
+      senders: this.detached ? 0 : Atomics.load(h, hw + C_SENDERS),
+      receivers: this.detached ? 0 : Atomics.load(h, hw + C_RECEIVERS),
+    };
+  }
+
+  // ------------------------------------------------------------------------
+  // Handle counts
+  // ------------------------------------------------------------------------
+
+  acquire(side: Side): void {
+    const h = this.a.i32;
+    Atomics.add(h, this.hw + C_REFS, 1);
+    Atomics.add(h, this.hw + (side === 'send' ? C_SENDERS : C_RECEIVERS), 1);
+    this.adopt(side);
+  }
+
+  /** A count that no thread holds yet (a transfer token, a handle inside a message). */
+  acquireShared(side: Side): void {
+    const h = this.a.i32;
+    Atomics.add(h, this.hw + C_REFS, 1);
+    Atomics.add(h, this.hw + (side === 'send' ? C_SENDERS : C_RECEIVERS), 1);
+  }
+
+  /** This thread takes over a count that already exists (a revived token or a handle from a message). */
+  adopt(side: Side): void {
+    const h = this.a.i32;
+    if (side === 'send') {
+      this.localSenders++;
+      Atomics.add(h, this.hw + sendCounts(this.bw) + this.a.slot, 1);
+    } else {
+      this.localReceivers++;
+      Atomics.add(h, this.hw + recvCounts(this.bw, this.a.maxThreads) + this.a.slot, 1);
+    }
+  }
+
+  release(side: Side): void {
+    if (this.detached) return;
+    const h = this.a.i32;
+    if (side === 'send') {
+      this.localSenders--;
+      Atomics.sub(h, this.hw + sendCounts(this.bw) + this.a.slot, 1);
+    } else {
+      this.localReceivers--;
+      Atomics.sub(h, this.hw + recvCounts(this.bw, this.a.maxThreads) + this.a.slot, 1);
+    }
+    const last = this.localSenders + this.localReceivers === 0;
+    if (last) {
+      this.detached = true;
+      this.ctx.waker.delete(this);
+      const cached = this.ctx.cores.get(this.slot);
+      if (cached?.core === this) this.ctx.cores.delete(this.slot);
+      this.unwatchAll();
+    }
+    releaseShared(this.a, this.hw, side, 1);
+    if (!last && side === 'send' && this.localSenders === 0) this.pumpSoon();
+  }
+
+  failOwner(owner: object, error: (w: Waiter<T>) => Error): void {
+    for (const w of this.sendq.takeOwnedBy(owner)) {
+      if (this.offers.has(w)) {
+        if (this.retract(w)) w.failed(error(w));
+        else w.sent();
+      } else w.failed(error(w));
+    }
+    for (const w of this.recvq.takeOwnedBy(owner)) w.failed(error(w));
+    this.settled();
+  }
+
+  /** After waiters left without a wake-up (cancel, close): stop watching, let the process exit if idle. */
+  private settled(): void {
+    this.updateWatch();
+    if (this.recvq.size + this.sendq.size + this.recvObs.size + this.sendObs.size === 0) this.ctx.waker.delete(this);
+  }
+
+  // ------------------------------------------------------------------------
+  // Sending
+  // ------------------------------------------------------------------------
+
+  trySend(value: T): TrySendStatus {
+    const h = this.a.i32;
+    const hw = this.hw;
+    if (Atomics.load(h, hw + C_RECEIVERS) <= 0) return DISCONNECTED;
+    if (this.kind === KIND_RENDEZVOUS) {
+      // Rendezvous try-send: only when a receiver is waiting (see docs/SHARED.md).
+      if (Atomics.load(h, hw + C_RECV_WAITERS) === 0 || Atomics.load(h, hw + ENQ) !== Atomics.load(h, hw + DEQ)) return FULL;
+    } else if (this.kind === KIND_BOUNDED && ((Atomics.load(h, hw + ENQ) - Atomics.load(h, hw + DEQ)) | 0) >= this.cap) {
+      return FULL;
+    }
+    const n = this.encode(value);
+    const seq = this.commit(n, this.kind === KIND_RENDEZVOUS);
+    if (seq > 0) {
+      this.moved();
+      return SENT;
+    }
+    return seq === 0 ? FULL : DISCONNECTED;
+  }
+
+  /** Encodes `value` into the thread's encoder; returns its length. Refusals throw InvalidValueError. */
+  private encode(value: T): number {
+    found.length = 0;
+    let n: number;
+    try {
+      n = encoder.encode(value);
+    } catch (e) {
+      found.length = 0;
+      throw new InvalidValueError(
+        `send: this value cannot cross threads: ${e instanceof Error ? e.message : String(e)}; the value was not sent and is in error.value`,
+        value,
+        { cause: e },
+      );
+    }
+    if (n > this.maxMsg) {
+      found.length = 0;
+      throw new InvalidValueError(
+        `send: the encoded value is ${n} bytes, more than this channel's maxMessageBytes (${this.maxMsg}); the value was not sent and is in error.value`,
+        value,
+        { cause: new MessageTooLargeError(n, this.maxMsg) },
+      );
+    }
+    for (const r of found) {
+      if (r.core.a !== this.a) {
+        found.length = 0;
+        throw new InvalidValueError('send: a handle inside this value belongs to another arena; send it with transfer()/revive() instead', value);
+      }
+    }
+    return n;
+  }
+
+  /**
+   * Puts the encoded message (encoder bytes + `found` handles) in the ring.
+   * Returns its sequence number (> 0), 0 when there is no room, -1 when
+   * every receiver is gone. `rendezvousTry`: only if a receiver waits.
+   */
+  private commit(n: number, rendezvousTry: boolean): number {
+    const a = this.a;
+    const hw = this.hw;
+    const nh = found.length;
+    const handleBytes = nh === 0 ? 0 : 4 + 12 * nh;
+    let ool = 0;
+    let body = handleBytes + n;
+    if (body > this.inlineMax) {
+      ool = a.alloc(n);
+      if (ool === 0) {
+        throw new InvalidValueError(`send: no shared memory left for a ${n}-byte message (the arena is full)`, undefined);
+      }
+      a.ensure(ool + n);
+      a.u8.set(encoder.bytes.subarray(0, n), ool);
+      body = 8 + handleBytes;
+    }
+    const flags = (ool !== 0 ? F_OOL : 0) | (nh !== 0 ? F_HANDLES : 0);
+    const got = a.lock(hw + P_LOCK);
+    if (got < 0) {
+      if (ool !== 0) a.free(ool);
+      return 0;
+    }
+    let seq: number;
+    try {
+      if (got === 1) repairP(a, hw);
+      seq = this.enqueueLocked(n, body, flags, ool, rendezvousTry);
+    } finally {
+      a.unlock(hw + P_LOCK);
+    }
+    if (seq <= 0) {
+      if (ool !== 0) a.free(ool);
+      return seq;
+    }
+    if (ool !== 0) Atomics.add(a.i32, hw + C_BYTES, a.blockBytes(ool));
+    this.wake(true);
+    return seq;
+  }
+
+  /** Under P_LOCK: capacity, room, growth, then the record. */
+  private enqueueLocked(n: number, body: number, flags: number, ool: number, rendezvousTry: boolean): number {
+    const a = this.a;
+    const hw = this.hw;
+    let h = a.i32;
+    if (Atomics.load(h, hw + C_RECEIVERS) <= 0) return -1;
+    const seq = h[hw + ENQ]!;
+    const deq = Atomics.load(h, hw + DEQ);
+    if (((seq - deq) | 0) >= this.cap) return 0;
+    if (rendezvousTry && Atomics.load(h, hw + C_RECV_WAITERS) === 0) return 0;
+    const need = recordSize(body);
+    const reserve = this.kind === KIND_UNBOUNDED ? LINK_RESERVE : 0;
+    for (;;) {
+      const ring = h[hw + P_RING]!;
+      const size = h[ring >> 2]!;
+      const mask = size - 1;
+      const tail = h[hw + TAIL]!;
+      const head = Atomics.load(h, hw + HEAD);
+      const off = tail & mask;
+      const pad = off + need > size ? size - off : 0;
+      if (((tail - head) | 0) + pad + need + reserve > size) {
+        if (this.kind !== KIND_UNBOUNDED || !this.grow(ring, size, tail, head, need)) return 0;
+        h = a.i32;
+        continue;
+      }
+      const data = ring + RING_HEADER;
+      let at = data + off;
+      let pos = tail;
+      if (pad !== 0) {
+        h[at >> 2] = (pad - 8) | (F_PAD << FLAG_SHIFT);
+        Atomics.store(h, (at >> 2) + 1, seq); // commit the pad
+        pos = tail + pad;
+        h[hw + TAIL] = pos;
+        at = data;
+      }
+      // Body: [ool offset, length] | [handle count, refs...] | payload
+      let p = at + 8;
+      if (ool !== 0) {
+        h[p >> 2] = ool;
+        h[(p >> 2) + 1] = n;
+        p += 8;
+      }
+      const nh = found.length;
+      if (nh !== 0) {
+        h[p >> 2] = nh;
+        p += 4;
+        for (let i = 0; i < nh; i++) {
+          const r = found[i]!;
+          // The message holds a count on each handle's channel while in flight.
+          const rh = r.core.hw;
+          Atomics.add(h, rh + C_REFS, 1);
+          Atomics.add(h, rh + (r.side === 0 ? C_SENDERS : C_RECEIVERS), 1);
+          h[p >> 2] = r.core.slot;
+          h[(p >> 2) + 1] = r.core.serial;
+          h[(p >> 2) + 2] = r.side;
+          p += 12;
+        }
+      }
+      if (ool === 0) a.u8.set(encoder.bytes.subarray(0, n), p);
+      h[at >> 2] = body | (flags << FLAG_SHIFT);
+      Atomics.store(h, (at >> 2) + 1, seq); // COMMIT
+      Atomics.store(h, hw + TAIL, pos + need);
+      Atomics.store(h, hw + ENQ, seq + 1);
+      return seq;
+    }
+  }
+
+  /** Unbounded growth (under P_LOCK): a LINK record sends consumers on to a ring twice as big. */
+  private grow(ring: number, size: number, tail: number, head: number, need: number): boolean {
+    const a = this.a;
+    const hw = this.hw;
+    const maxRing = a.i32[hw + C_MAX_RING]!;
+    let next = size * 2;
+    while (next < need * 2 + LINK_RESERVE * 2 && next < maxRing) next *= 2;
+    if (next > maxRing) return false;
+    // The new ring starts where the link ends.
+    const mask = size - 1;
+    let off = tail & mask;
+    let pad = off + 16 > size ? size - off : 0;
+    const start = tail + pad + 16;
+    const nring = allocRing(a, next, start);
+    if (nring === 0) return false;
+    const h = a.i32;
+    const data = ring + RING_HEADER;
+    const seq = h[hw + ENQ]!;
+    let pos = tail;
+    if (pad !== 0) {
+      h[(data + off) >> 2] = (pad - 8) | (F_PAD << FLAG_SHIFT);
+      Atomics.store(h, ((data + off) >> 2) + 1, seq);
+      pos += pad;
+      h[hw + TAIL] = pos;
+      off = 0;
+    }
+    const at = data + off;
+    h[at >> 2] = 8 | (F_LINK << FLAG_SHIFT);
+    h[(at >> 2) + 2] = nring;
+    Atomics.store(h, (at >> 2) + 1, seq); // commit the link
+    Atomics.store(h, hw + P_RING, nring);
+    Atomics.store(h, hw + TAIL, start);
+    Atomics.add(h, hw + C_BYTES, a.blockBytes(nring));
+    void head;
+    return true;
+  }
+
+  /** After a successful send: handles that travelled in the message are closed here (moved). */
+  private moved(): void {
+    const n = found.length;
+    if (n === 0) return;
+    const handles = found.map((r) => r.handle);
+    found.length = 0;
+    for (const h of handles) h.close();
+  }
+
+  // ------------------------------------------------------------------------
+  // Receiving
+  // ------------------------------------------------------------------------
+
+  tryRecv(): TryRecvStatus<T> {
+    const a = this.a;
+    const hw = this.hw;
+    const senders = Atomics.load(a.i32, hw + C_SENDERS);
+    const got = a.lock(hw + C_LOCK);
+    if (got < 0) return EMPTY;
+    let seq: number;
+    let handles: DecodedRef[] | undefined;
+    try {
+      if (got === 1) repairC(a, hw);
+      seq = this.dequeueLocked(true);
+      if (seq > 0 && (bodyFlags & F_HANDLES) !== 0) handles = this.adoptHandles();
+    } finally {
+      a.unlock(hw + C_LOCK);
+    }
+    if (seq === 0) return senders <= 0 ? DISCONNECTED : EMPTY;
+    this.wake(false);
+    return this.decodeBody(handles) as T;
+  }
+
+  /**
+   * Under C_LOCK: takes the record at HEAD (following PAD and LINK records)
+   * into this thread's scratch. Returns its sequence number, or 0 when empty.
+   */
+  private dequeueLocked(copy: boolean): number {
+    const a = this.a;
+    const hw = this.hw;
+    let h = a.i32;
+    for (;;) {
+      const ring = h[hw + C_RING]!;
+      const size = h[ring >> 2]!;
+      const head = h[hw + HEAD]!;
+      const off = head & (size - 1);
+      const at = ring + RING_HEADER + off;
+      const seq = h[hw + DEQ]!;
+      if (Atomics.load(h, (at >> 2) + 1) !== seq) return 0;
+      const w0 = h[at >> 2]!;
+      const flags = w0 >>> FLAG_SHIFT;
+      const len = w0 & BODY_MASK;
+      if ((flags & F_PAD) !== 0) {
+        Atomics.store(h, hw + HEAD, head + (size - off));
+        continue;
+      }
+      if ((flags & F_LINK) !== 0) {
+        const next = h[(at >> 2) + 2]!;
+        a.ensure(next + RING_HEADER);
+        h = a.i32;
+        const start = h[(next >> 2) + 1]!;
+        Atomics.store(h, hw + C_RING, next);
+        Atomics.store(h, hw + HEAD, start);
+        Atomics.sub(h, hw + C_BYTES, a.blockBytes(ring));
+        a.free(ring);
+        h = a.i32;
+        continue;
+      }
+      if (copy) {
+        const s = this.ctx.scratchFor(len);
+        s.set(a.u8.subarray(at + 8, at + 8 + len), 0);
+      }
+      bodyLen = len;
+      bodyFlags = flags;
+      Atomics.store(h, (at >> 2) + 1, ~seq); // COMMIT (consumed)
+      Atomics.store(h, hw + HEAD, head + recordSize(len));
+      Atomics.store(h, hw + DEQ, seq + 1);
+      return seq;
+    }
+  }
+
+  /** Under C_LOCK, right after the commit: this thread adopts the counts of the handles in the message. */
+  private adoptHandles(): DecodedRef[] {
+    const s = this.ctx.scratch;
+    const dv = new Int32Array(s.buffer, 0, (bodyLen + 3) >> 2);
+    let p = (bodyFlags & F_OOL) !== 0 ? 2 : 0;
+    const nh = dv[p++]!;
+    const out: DecodedRef[] = [];
+    const a = this.a;
+    for (let i = 0; i < nh; i++, p += 3) {
+      const slot = dv[p]!;
+      const serial = dv[p + 1]!;
+      const side = dv[p + 2]!;
+      const off = a.channelOffset(slot, serial);
+      if (off === 0) continue; // cannot happen while the message holds a count
+      const rhw = off >> 2;
+      const bw = a.bitWords;
+      Atomics.add(a.i32, rhw + (side === 0 ? sendCounts(bw) : recvCounts(bw, a.maxThreads)) + a.slot, 1);
+      out.push({ slot, serial, side });
+    }
+    return out;
+  }
+
+  /** Decodes the body in scratch (after the lock is released). */
+  private decodeBody(handles: DecodedRef[] | undefined): unknown {
+    const a = this.a;
+    let s: Uint8Array = this.ctx.scratch;
+    let start = 0;
+    let len = bodyLen;
+    if ((bodyFlags & F_HANDLES) !== 0) {
+      const nh = new Int32Array(s.buffer, (bodyFlags & F_OOL) !== 0 ? 8 : 0, 1)[0]!;
+      start = 4 + 12 * nh;
+    }
+    if ((bodyFlags & F_OOL) !== 0) {
+      const head = new Int32Array(s.buffer, 0, 2);
+      const ool = head[0]!;
+      const n = head[1]!;
+      a.ensure(ool + n);
+      s = this.ctx.scratchFor(n);
+      s.set(a.u8.subarray(ool, ool + n), 0);
+      Atomics.sub(a.i32, this.hw + C_BYTES, a.blockBytes(ool));
+      a.free(ool);
+      start = 0;
+      len = n;
+    } else {
+      len -= start;
+    }
+    if (handles !== undefined) hostHooks.beginDecode(handles, reviveRef(this.ctx));
+    try {
+      return decoder.decode(s, start, len);
+    } finally {
+      if (handles !== undefined) hostHooks.endDecode();
+    }
+  }
+
+  canSend(): boolean {
+    const h = this.a.i32;
+    const hw = this.hw;
+    if (this.detached || Atomics.load(h, hw + C_RECEIVERS) <= 0) return true;
+    const inFlight = (Atomics.load(h, hw + ENQ) - Atomics.load(h, hw + DEQ)) | 0;
+    if (this.kind === KIND_RENDEZVOUS) return inFlight === 0 && Atomics.load(h, hw + C_RECV_WAITERS) > 0;
+    return inFlight < this.cap;
+  }
+
+  canRecv(): boolean {
+    if (this.detached) return true;
+    const h = this.a.i32;
+    const hw = this.hw;
+    if (Atomics.load(h, hw + C_SENDERS) <= 0) return true;
+    if (Atomics.load(h, hw + ENQ) !== Atomics.load(h, hw + DEQ)) return true;
+    // A producer that died between its commit and ENQ leaves a committed record ENQ does not count.
+    return peekCommitted(this.a, hw);
+  }
+
+  // ------------------------------------------------------------------------
+  // Parking (async)
+  // ------------------------------------------------------------------------
+
+  parkSend(w: Waiter<T>): void {
+    this.sendq.push(w);
+    this.updateWatch();
+    this.park();
+  }
+
+  parkRecv(w: Waiter<T>): void {
+    this.recvq.push(w);
+    this.updateWatch();
+    this.park();
+  }
+
+  cancel(w: Waiter<T>): void {
+    if (w.list === this.sendq) {
+      this.sendq.remove(w);
+      if (this.offers.has(w) && !this.retract(w)) {
+        this.settled();
+        w.sent(); // the receiver took it first: the send happened
+        return;
+      }
+    } else if (w.list === this.recvq) this.recvq.remove(w);
+    this.settled();
+  }
+
+  observe(side: Side, o: Observer): void {
+    (side === 'send' ? this.sendObs : this.recvObs).add(o);
+    this.updateWatch();
+    this.park();
+  }
+
+  unobserve(side: Side, o: Observer): void {
+    (side === 'send' ? this.sendObs : this.recvObs).delete(o);
+    this.settled();
+  }
+
+  private park(): void {
+    // Retry once now that our bit is set: anything committed before it was
+    // set did not wake us.
+    if (this.pump()) this.ctx.waker.add(this);
+  }
+
+  private pumpScheduled = false;
+  /** Retries soon (after a local change that may have made local waiters ready). */
+  private pumpSoon(): void {
+    if (this.pumpScheduled) return;
+    this.pumpScheduled = true;
+    queueMicrotask(() => {
+      this.pumpScheduled = false;
+      if (this.pump()) this.ctx.waker.add(this);
+    });
+  }
+
+  /** Retries parked operations of this thread; true while some remain parked. */
+  pump(): boolean {
+    if (this.detached) return false;
+    // Receivers, oldest first.
+    while (this.recvq.head !== null) {
+      let v: TryRecvStatus<T>;
+      try {
+        v = this.tryRecv();
+      } catch (e) {
+        this.recvq.shift()!.failed(e as Error);
+        continue;
+      }
+      if (v === EMPTY) break;
+      if (v === DISCONNECTED) {
+        for (const w of this.recvq.takeAll()) w.disconnected();
+        break;
+      }
+      this.recvq.shift()!.received(v as T);
+    }
+    // Senders, oldest first.
+    while (this.sendq.head !== null) {
+      const w = this.sendq.head;
+      const offer = this.offers.get(w);
+      if (offer !== undefined) {
+        // A rendezvous send completes when its value was taken.
+        if (((Atomics.load(this.a.i32, this.hw + DEQ) - offer.seq) | 0) <= 0) break;
+        this.offers.delete(w);
+        this.sendq.shift();
+        closeAll(offer.handles);
+        w.sent();
+        continue;
+      }
+      let st: TrySendStatus;
+      try {
+        if (this.kind === KIND_RENDEZVOUS && w instanceof Operation) st = this.offer(w);
+        else st = this.trySend(w.value);
+      } catch (e) {
+        this.sendq.shift();
+        w.failed(e as Error);
+        continue;
+      }
+      if (st === FULL) break;
+      if (st === DISCONNECTED) {
+        this.sendq.shift();
+        w.disconnected();
+        continue;
+      }
+      if (this.offers.has(w)) continue; // offered: wait for the take
+      this.sendq.shift();
+      w.sent();
+    }
+    if (this.recvObs.size > 0 && this.canRecv()) this.recvObs.notify();
+    if (this.sendObs.size > 0 && this.canSend()) this.sendObs.notify();
+    this.updateWatch();
+    const more = this.recvq.size + this.sendq.size + this.recvObs.size + this.sendObs.size > 0;
+    this.parked = more;
+    return more;
+  }
+
+  /** Rendezvous: puts `w`'s value in the slot; the send completes when a receiver takes it. */
+  private offer(w: Waiter<T>): TrySendStatus {
+    const h = this.a.i32;
+    if (Atomics.load(h, this.hw + C_RECEIVERS) <= 0) return DISCONNECTED;
+    if (Atomics.load(h, this.hw + ENQ) !== Atomics.load(h, this.hw + DEQ)) return FULL;
+    const n = this.encode(w.value);
+    const seq = this.commit(n, false);
+    if (seq === 0) {
+      found.length = 0;
+      return FULL;
+    }
+    if (seq < 0) {
+      found.length = 0;
+      return DISCONNECTED;
+    }
+    this.offers.set(w, { seq, handles: found.map((r) => r.handle) });
+    found.length = 0;
+    return SENT;
+  }
+
+  /**
+   * Takes a rendezvous offer back if no receiver took it yet (true), or
+   * reports that one did (false). Runs under C_LOCK, like a receiver.
+   */
+  private retract(w: Waiter<T>): boolean {
+    const offer = this.offers.get(w)!;
+    this.offers.delete(w);
+    return this.retractSeq(offer.seq, offer.handles);
+  }
+
+  private retractSeq(seq: number, handles: { close(): void }[]): boolean {
+    const a = this.a;
+    const hw = this.hw;
+    // A worker waits for the lock; the main thread may give up (-1): then
+    // treat it as taken only if it really was.
+    for (;;) {
+      const got = a.lock(hw + C_LOCK);
+      if (got < 0) {
+        if (((Atomics.load(a.i32, hw + DEQ) - seq) | 0) > 0) {
+          closeAll(handles);
+          return false;
+        }
+        continue;
+      }
+      let took = 0;
+      try {
+        if (got === 1) repairC(a, hw);
+        if (a.i32[hw + DEQ] === seq) took = this.dequeueLocked(true);
+      } finally {
+        a.unlock(hw + C_LOCK);
+      }
+      if (took === seq) {
+        // Ours again: give back what the message held.
+        discardBody(a, this.ctx.scratch, bodyLen, bodyFlags, hw);
+        this.wake(false);
+        return true;
+      }
+      closeAll(handles);
+      return false;
+    }
+  }
+
+  /**
+   * Watching: this thread's bit on a channel side is set while anything of
+   * this thread waits on that side: parked async operations/observers (one
+   * count while any exist) and blocking operations or selects (one count
+   * each). Notifiers wake exactly the threads whose bit is set, and skip the
+   * notify entirely when the side's waiter count is 0.
+   */
+  private readonly watchN = [0, 0]; // [send, recv]
+  private readonly asyncWatch = [false, false];
+
+  /** Sets or clears this thread's async watch on each side. */
+  private updateWatch(): void {
+    if (this.detached) return;
+    const r = this.recvq.size + this.recvObs.size > 0;
+    const s = this.sendq.size + this.sendObs.size > 0;
+    if (r !== this.asyncWatch[1]) {
+      this.asyncWatch[1] = r;
+      if (r) this.watch('recv');
+      else this.unwatch('recv');
+    }
+    if (s !== this.asyncWatch[0]) {
+      this.asyncWatch[0] = s;
+      if (s) this.watch('send');
+      else this.unwatch('send');
+    }
+  }
+
+  private unwatchAll(): void {
+    for (const side of ['send', 'recv'] as const) {
+      const i = side === 'send' ? 0 : 1;
+      if (this.watchN[i]! > 0) this.clearBit(side);
+      this.watchN[i] = 0;
+      this.asyncWatch[i] = false;
+    }
+  }
+
+  /** Registers this thread's interest in `side` becoming ready (counted). */
+  watch(side: Side): void {
+    if (this.detached) return;
+    const i = side === 'send' ? 0 : 1;
+    if (this.watchN[i]!++ === 0) this.setBit(side);
+  }
+
+  unwatch(side: Side): void {
+    if (this.detached) return;
+    const i = side === 'send' ? 0 : 1;
+    if (--this.watchN[i]! === 0) this.clearBit(side);
+  }
+
+  private setBit(side: Side): void {
+    const a = this.a;
+    const h = a.i32;
+    const bits = this.hw + (side === 'send' ? sendBits(this.bw) : recvBits(this.bw)) + (a.slot >> 5);
+    const bit = 1 << (a.slot & 31);
+    const old = Atomics.or(h, bits, bit);
+    if ((old & bit) === 0) Atomics.add(h, this.hw + (side === 'send' ? C_SEND_WAITERS : C_RECV_WAITERS), 1);
+    // On a rendezvous channel a waiting receiver is what lets senders proceed.
+    if (side === 'recv' && this.kind === KIND_RENDEZVOUS) wakeBits(a, this.hw, sendBits(this.bw), C_SEND_WAITERS);
+  }
+
+  private clearBit(side: Side): void {
+    const a = this.a;
+    const h = a.i32;
+    const bits = this.hw + (side === 'send' ? sendBits(this.bw) : recvBits(this.bw)) + (a.slot >> 5);
+    const bit = 1 << (a.slot & 31);
+    const old = Atomics.and(h, bits, ~bit);
+    if ((old & bit) !== 0) Atomics.sub(h, this.hw + (side === 'send' ? C_SEND_WAITERS : C_RECV_WAITERS), 1);
+  }
+
+  /** After a commit: wake threads waiting for data (`enqueued`) or for room. */
+  private wake(enqueued: boolean): void {
+    const a = this.a;
+    if (enqueued) {
+      if (Atomics.load(a.i32, this.hw + C_RECV_WAITERS) !== 0) wakeBits(a, this.hw, recvBits(this.bw), C_RECV_WAITERS);
+    } else if (Atomics.load(a.i32, this.hw + C_SEND_WAITERS) !== 0) {
+      wakeBits(a, this.hw, sendBits(this.bw), C_SEND_WAITERS);
+    }
+  }
+
+  // ------------------------------------------------------------------------
+  // Blocking (workers only)
+  // ------------------------------------------------------------------------
+
+  sendSync(value: T, deadline: number): TrySendStatus {
+    this.waitDomain.check('sendSync');
+    const a = this.a;
+    const hw = this.hw;
+    const h = () => a.i32;
+    if (Atomics.load(h(), hw + C_RECEIVERS) <= 0) return DISCONNECTED;
+    const n = this.encode(value);
+    const handles = found.slice();
+    const restore = () => {
+      found.length = 0;
+      for (const r of handles) found.push(r);
+    };
+    const rendezvous = this.kind === KIND_RENDEZVOUS;
+    let seq = 0;
+    // Phase 1: get the message into the ring.
+    for (;;) {
+      restore();
+      // The baseline is read BEFORE trying: a receive between a failed try
+      // and the wait changes DEQ, so the wait returns at once instead of
+      // missing it (the receiver did not wake us: we were not watching yet).
+      const deq = Atomics.load(h(), hw + DEQ);
+      seq = this.commit(n, false);
+      if (seq < 0) {
+        found.length = 0;
+        return DISCONNECTED;
+      }
+      if (seq > 0) break;
+      if (now() >= deadline) {
+        found.length = 0;
+        return FULL;
+      }
+      this.blockUntil('send', deadline, () => Atomics.load(h(), hw + DEQ) !== deq || Atomics.load(h(), hw + C_RECEIVERS) <= 0);
+    }
+    if (!rendezvous) {
+      restore();
+      this.moved();
+      return SENT;
+    }
+    // Phase 2 (rendezvous): wait until a receiver took it.
+    const moved = handles.map((r) => r.handle);
+    found.length = 0;
+    const taken = () => ((Atomics.load(h(), hw + DEQ) - seq) | 0) > 0;
+    while (!taken()) {
+      if (now() >= deadline) {
+        if (this.retractSeq(seq, moved)) return FULL;
+        return SENT;
+      }
+      this.blockUntil('send', deadline, taken);
+    }
+    closeAll(moved);
+    return SENT;
+  }
+
+  recvSync(deadline: number): TryRecvStatus<T> {
+    this.waitDomain.check('recvSync');
+    const hw = this.hw;
+    const a = this.a;
+    for (;;) {
+      if (this.kind === KIND_RENDEZVOUS) this.watch('recv'); // senders offer only to waiting receivers
+      let v: TryRecvStatus<T>;
+      try {
+        v = this.tryRecv();
+      } finally {
+        if (this.kind === KIND_RENDEZVOUS) this.unwatch('recv');
+      }
+      if (v !== EMPTY) return v;
+      if (now() >= deadline) return EMPTY;
+      if (this.kind === KIND_RENDEZVOUS) this.watch('recv');
+      try {
+        this.blockUntil('recv', deadline, () => this.canRecv(), true);
+        v = this.tryRecv();
+      } finally {
+        if (this.kind === KIND_RENDEZVOUS) this.unwatch('recv');
+      }
+      if (v !== EMPTY) return v;
+      void a;
+      void hw;
+    }
+  }
+
+  /** Sends as many of `values[from..]` as there is room for now, under one lock; returns how many. */
+  trySendMany(values: readonly T[], from: number): number | typeof DISCONNECTED {
+    let sent = 0;
+    for (let i = from; i < values.length; i++) {
+      const st = this.trySend(values[i]!);
+      if (st === SENT) sent++;
+      else if (st === DISCONNECTED) return sent === 0 ? DISCONNECTED : sent;
+      else break;
+    }
+    return sent;
+  }
+
+  /**
+   * Spins (adaptively) until `ready()`, then parks on this thread's wake
+   * word until woken or `deadline`. Returns when `ready()` may be true.
+   */
+  private blockUntil(side: Side, deadline: number, ready: () => boolean, alreadyWatching = false): void {
+    const spin = this.ctx.spin;
+    for (let i = 0; i < spin.limit; i++) {
+      if (ready()) {
+        spin.won();
+        return;
+      }
+    }
+    spin.lost();
+    const a = this.a;
+    this.watch(side);
+    try {
+      const v = Atomics.load(a.i32, a.wakeIndex);
+      if (ready()) return;
+      const ms = deadline - now();
+      if (ms <= 0) return;
+      Atomics.wait(a.i32, a.wakeIndex, v, ms === Infinity ? undefined : ms);
+    } finally {
+      this.unwatch(side);
+    }
+    void alreadyWatching;
+  }
+}
+
+/** Makes the local handle for a reference whose count this thread adopted in adoptHandles. */
+function reviveRef(ctx: ThreadContext): (r: DecodedRef) => unknown {
+  return (r) => {
+    const core = SharedCore.lookup<unknown>(ctx, r.slot, r.serial);
+    if (r.side === 0) {
+      core.localSenders++;
+      return new Sender(core, reviveRef);
+    }
+    core.localReceivers++;
+    return new Receiver(core, reviveRef);
+  };
+}
+
+interface Offer {
+  seq: number;
+  handles: { close(): void }[];
+}
+
+function closeAll(handles: { close(): void }[]): void {
+  for (const h of handles) h.close();
+}
+
+function pow2(n: number): number {
+  let p = 1;
+  while (p < n) p *= 2;
+  return p;
+}
+
+/** Allocates a zeroed ring of `size` bytes whose first position is `start`. */
+function allocRing(a: Arena, size: number, start: number): number {
+  const r = a.alloc(RING_HEADER + size);
+  if (r === 0) return 0;
+  a.ensure(r + RING_HEADER + size);
+  a.u8.fill(0, r, r + RING_HEADER + size);
+  a.i32[r >> 2] = size;
+  a.i32[(r >> 2) + 1] = start;
+  return r;
+}
+
+/** Wakes every thread whose bit is set in the bitmap at `bitsOff` (header-relative). */
+export function wakeBits(a: Arena, hw: number, bitsOff: number, countOff: number): void {
+  const h = a.i32;
+  if (Atomics.load(h, hw + countOff) === 0) return;
+  const words = a.bitWords;
+  for (let w = 0; w < words; w++) {
+    let bits = Atomics.load(h, hw + bitsOff + w);
+    while (bits !== 0) {
+      const b = 31 - Math.clz32(bits & -bits);
+      bits &= bits - 1;
+      a.wakeSlot(w * 32 + b);
+    }
+  }
+}
+
+/** Is there a committed record at HEAD (read without the lock: a hint)? */
+function peekCommitted(a: Arena, hw: number): boolean {
+  const h = a.i32;
+  const ring = Atomics.load(h, hw + C_RING);
+  if (ring <= 0 || ring + RING_HEADER > a.u8.length) return false;
+  const size = h[ring >> 2]!;
+  if (!(size > 0) || ring + RING_HEADER + size > a.u8.length) return false;
+  const at = ring + RING_HEADER + (Atomics.load(h, hw + HEAD) & (size - 1));
+  return Atomics.load(h, (at >> 2) + 1) === Atomics.load(h, hw + DEQ);
+}
+
+/**
+ * Repairs the producer side after taking P_LOCK over from a dead owner: a
+ * committed record (or PAD/LINK) that TAIL/ENQ do not account for yet is
+ * accounted for. Nothing else can be half-done: a record is invisible to
+ * consumers until its commit word is stored.
+ */
+export function repairP(a: Arena, hw: number): void {
+  for (;;) {
+    const h = a.i32;
+    const ring = h[hw + P_RING]!;
+    a.ensure(ring + RING_HEADER);
+    const size = h[ring >> 2]!;
+    a.ensure(ring + RING_HEADER + size);
+    const start = h[(ring >> 2) + 1]!;
+    let tail = h[hw + TAIL]!;
+    if (((tail - start) | 0) < 0) {
+      tail = start;
+      Atomics.store(h, hw + TAIL, tail);
+    }
+    const off = tail & (size - 1);
+    const at = ring + RING_HEADER + off;
+    const enq = h[hw + ENQ]!;
+    if (Atomics.load(h, (at >> 2) + 1) !== enq) return;
+    const w0 = h[at >> 2]!;
+    const flags = w0 >>> FLAG_SHIFT;
+    if ((flags & F_PAD) !== 0) Atomics.store(h, hw + TAIL, tail + (size - off));
+    else if ((flags & F_LINK) !== 0) {
+      const next = h[(at >> 2) + 2]!;
+      a.ensure(next + RING_HEADER);
+      Atomics.store(a.i32, hw + P_RING, next);
+      Atomics.store(a.i32, hw + TAIL, a.i32[(next >> 2) + 1]!);
+    } else {
+      Atomics.store(h, hw + TAIL, tail + recordSize(w0 & BODY_MASK));
+      Atomics.store(h, hw + ENQ, enq + 1);
+    }
+  }
+}
+
+/**
+ * Repairs the consumer side after taking C_LOCK over from a dead owner: a
+ * record consumed (commit word `~seq`) but not yet accounted for in
+ * HEAD/DEQ is accounted for; a ring switch half done is finished.
+ */
+export function repairC(a: Arena, hw: number): void {
+  for (;;) {
+    const h = a.i32;
+    const ring = h[hw + C_RING]!;
+    a.ensure(ring + RING_HEADER);
+    const size = h[ring >> 2]!;
+    a.ensure(ring + RING_HEADER + size);
+    const start = h[(ring >> 2) + 1]!;
+    let head = h[hw + HEAD]!;
+    if (((head - start) | 0) < 0) {
+      head = start;
+      Atomics.store(h, hw + HEAD, head);
+    }
+    const at = ring + RING_HEADER + (head & (size - 1));
+    const deq = h[hw + DEQ]!;
+    if (Atomics.load(h, (at >> 2) + 1) !== ~deq) return;
+    const w0 = h[at >> 2]!;
+    Atomics.store(h, hw + HEAD, head + recordSize(w0 & BODY_MASK));
+    Atomics.store(h, hw + DEQ, deq + 1);
+  }
+}
+
+/**
+ * Gives back what a message body holds without delivering it: its
+ * out-of-line block and the handle counts it carried (releasing those may
+ * disconnect or free other channels).
+ */
+function discardBody(a: Arena, scratch: Uint8Array, len: number, flags: number, hw: number): void {
+  const v = new Int32Array(scratch.buffer, 0, Math.max(1, (len + 3) >> 2));
+  let p = 0;
+  if ((flags & F_OOL) !== 0) {
+    const ool = v[0]!;
+    Atomics.sub(a.i32, hw + C_BYTES, a.blockBytes(ool));
+    a.free(ool);
+    p = 2;
+  }
+  if ((flags & F_HANDLES) !== 0) {
+    const refs: number[] = [];
+    const nh = v[p++]!;
+    for (let i = 0; i < nh; i++, p += 3) refs.push(v[p]!, v[p + 1]!, v[p + 2]!);
+    for (let i = 0; i < refs.length; i += 3) {
+      const off = a.channelOffset(refs[i]!, refs[i + 1]!);
+      if (off !== 0) releaseShared(a, off >> 2, refs[i + 2] === 0 ? 'send' : 'recv', 1);
+    }
+  }
+}
+
+/**
+ * Releases `n` counts of `side` on the channel at word `hw` (a handle
+ * closed, a dead thread's handles, a dropped message's handles). The last
+ * Sender wakes everyone (receivers drain, then see the end); the last
+ * Receiver drops what is buffered and wakes everyone; the last reference
+ * frees the channel's memory.
+ */
+export function releaseShared(a: Arena, hw: number, side: Side, n: number): void {
+  const h = a.i32;
+  const bw = a.bitWords;
+  const left = Atomics.sub(h, hw + (side === 'send' ? C_SENDERS : C_RECEIVERS), n) - n;
+  if (left <= 0) {
+    if (side === 'recv') dropAll(a, hw);
+    wakeBits(a, hw, recvBits(bw), C_RECV_WAITERS);
+    wakeBits(a, hw, sendBits(bw), C_SEND_WAITERS);
+  }
+  const refs = Atomics.sub(a.i32, hw + C_REFS, n) - n;
+  if (refs === 0) freeChannel(a, hw);
+}
+
+/** The last receiver is gone: drop every buffered message (and what it holds). */
+function dropAll(a: Arena, hw: number): void {
+  if (Atomics.exchange(a.i32, hw + C_DROPPED, 1) === 1) return;
+  // P then C: no producer can commit after we looked (they re-check RECEIVERS under P_LOCK).
+  const gp = lockPatiently(a, hw + P_LOCK);
+  if (gp === 1) repairP(a, hw);
+  try {
+    const gc = lockPatiently(a, hw + C_LOCK);
+    if (gc === 1) repairC(a, hw);
+    try {
+      drainLocked(a, hw);
+    } finally {
+      a.unlock(hw + C_LOCK);
+    }
+  } finally {
+    a.unlock(hw + P_LOCK);
+  }
+}
+
+/** Takes a lock even on the main thread (rare paths: dropping, freeing). */
+function lockPatiently(a: Arena, idx: number): number {
+  for (;;) {
+    const g = a.lock(idx);
+    if (g >= 0) return g;
+  }
+}
+
+/** Under both locks: consumes and discards every record. */
+function drainLocked(a: Arena, hw: number): void {
+  for (;;) {
+    const h = a.i32;
+    const ring = h[hw + C_RING]!;
+    const size = h[ring >> 2]!;
+    const head = h[hw + HEAD]!;
+    const off = head & (size - 1);
+    const at = ring + RING_HEADER + off;
+    const seq = h[hw + DEQ]!;
+    if (Atomics.load(h, (at >> 2) + 1) !== seq) return;
+    const w0 = h[at >> 2]!;
+    const flags = w0 >>> FLAG_SHIFT;
+    const len = w0 & BODY_MASK;
+    if ((flags & F_PAD) !== 0) {
+      Atomics.store(h, hw + HEAD, head + (size - off));
+      continue;
+    }
+    if ((flags & F_LINK) !== 0) {
+      const next = h[(at >> 2) + 2]!;
+      a.ensure(next + RING_HEADER);
+      Atomics.store(a.i32, hw + C_RING, next);
+      Atomics.store(a.i32, hw + HEAD, a.i32[(next >> 2) + 1]!);
+      Atomics.sub(a.i32, hw + C_BYTES, a.blockBytes(ring));
+      a.free(ring);
+      continue;
+    }
+    const copy = new Uint8Array(new SharedArrayBuffer(Math.max(8, (len + 7) & ~7)));
+    copy.set(a.u8.subarray(at + 8, at + 8 + len));
+    Atomics.store(h, (at >> 2) + 1, ~seq);
+    Atomics.store(h, hw + HEAD, head + recordSize(len));
+    Atomics.store(h, hw + DEQ, seq + 1);
+    discardBody(a, copy, len, flags, hw);
+  }
+}
+
+/** Every handle is gone: free the rings, the header and the table slot. */
+function freeChannel(a: Arena, hw: number): void {
+  const h = a.i32;
+  const slot = h[hw + C_SLOT]!;
+  const serial = h[hw + C_SERIAL]!;
+  if (!a.removeChannel(slot, serial)) return;
+  dropAll(a, hw);
+  Atomics.store(h, hw + C_MAGIC, 0);
+  const pr = h[hw + P_RING]!;
+  const cr = h[hw + C_RING]!;
+  a.free(cr);
+  if (pr !== cr) a.free(pr);
+  a.free(hw << 2);
+}
+
+/**
+ * Releases every handle count held by dead thread slot `s` in every
+ * channel, clears its waiter bits, and wakes every waiter of the channels it
+ * touched (they re-check: disconnection, a lock to take over, a record a
+ * dying producer committed without waking anyone).
+ */
+export function releaseDeadSlot(a: Arena, s: number): void {
+  const bw = a.bitWords;
+  const T = a.maxThreads;
+  for (let c = 0; c < a.maxChannels; c++) {
+    const { offset } = a.channelAt(c);
+    if (offset === 0) continue;
+    a.ensure(offset + headerWords(bw, T) * 4);
+    const hw = offset >> 2;
+    const h = a.i32;
+    if (Atomics.load(h, hw + C_MAGIC) !== CHANNEL_MAGIC) continue;
+    const bit = 1 << (s & 31);
+    let touched = false;
+    for (const [bitsOff, countOff] of [[recvBits(bw), C_RECV_WAITERS], [sendBits(bw), C_SEND_WAITERS]] as const) {
+      const old = Atomics.and(h, hw + bitsOff + (s >> 5), ~bit);
+      if ((old & bit) !== 0) {
+        Atomics.sub(h, hw + countOff, 1);
+        touched = true;
+      }
+    }
+    const ns = Atomics.exchange(h, hw + sendCounts(bw) + s, 0);
+    const nr = Atomics.exchange(h, hw + recvCounts(bw, T) + s, 0);
+    // Wake everyone before releasing (the release may free the channel).
+    wakeBits(a, hw, recvBits(bw), C_RECV_WAITERS);
+    wakeBits(a, hw, sendBits(bw), C_SEND_WAITERS);
+    const lockedByDead = (Atomics.load(h, hw + P_LOCK) & 0x3ff) === s + 1 || (Atomics.load(h, hw + C_LOCK) & 0x3ff) === s + 1;
+    void touched;
+    void lockedByDead;
+    if (ns > 0) releaseShared(a, hw, 'send', ns);
+    if (nr > 0) releaseShared(a, hw, 'recv', nr);
+  }
+}
+
+export { KIND_BOUNDED, KIND_UNBOUNDED, KIND_RENDEZVOUS, C_DROPPED };

@@ -1,0 +1,128 @@
+/**
+ * Handles crossing threads outside weft channels: transfer tokens.
+ *
+ * `transfer(handle)` closes the handle here and returns a plain object (a
+ * token) that holds the handle's count while it travels — through
+ * `postMessage`, `workerData`, or anything else that structured-clones.
+ * `revive(token)` in the destination thread turns it back into a live
+ * handle, exactly once: a token is backed by a ticket in shared memory that
+ * the first revival claims, so a copied, replayed or forged token is
+ * refused with a TypeError instead of corrupting the counts.
+ *
+ * A token that is never revived keeps its channel open (its count is
+ * outstanding); `discard(token)` gives the count back.
+ *
+ * @module
+ */
+import { Receiver } from '../channel/receiver.js';
+import { Sender } from '../channel/sender.js';
+import type { Handle } from '../channel/handle.js';
+import { ClosedHandleError } from '../channel/errors.js';
+import { contextFor } from './context.js';
+import { SharedCore, releaseShared } from './core.js';
+
+/** A handle in flight between threads (plain data: postMessage and workerData carry it). */
+export interface HandleToken {
+  readonly weft: 'shared-handle';
+  readonly v: 1;
+  /** The arena (shared memory) the channel lives in. */
+  readonly arena: SharedArrayBuffer;
+  readonly side: 'send' | 'recv';
+  readonly ticket: number;
+  readonly serial: number;
+}
+
+/**
+ * Turns a shared Sender or Receiver into a token for `postMessage` or
+ * `workerData`; the handle is closed here (clone first to keep one).
+ *
+ * @example
+ * ```ts
+ * import { sharedBounded, transfer } from 'weft/shared';
+ * import { Worker } from 'node:worker_threads';
+ * const [tx, rx] = sharedBounded<number>(16);
+ * new Worker(new URL('./w.js', import.meta.url), { workerData: { rx: transfer(rx) } });
+ * ```
+ */
+export function transfer(handle: Sender<unknown> | Receiver<unknown>): HandleToken {
+  const h = handle as Handle<unknown>;
+  if (h.isClosed) throw new ClosedHandleError('transfer');
+  const core = h.core;
+  if (!(core instanceof SharedCore)) {
+    throw new TypeError('transfer: only handles of shared channels (sharedBounded/sharedUnbounded) can cross threads');
+  }
+  const side = h.side;
+  // The token takes its own count, then the handle releases this thread's.
+  const ticket = core.a.addTicket(core.slot, core.serial, side === 'send' ? 0 : 1);
+  core.acquireShared(side);
+  h.close();
+  return Object.freeze({ weft: 'shared-handle', v: 1, arena: core.a.sab, side, ticket: ticket.index, serial: ticket.serial });
+}
+
+function check(token: unknown): HandleToken {
+  const t = token as Partial<HandleToken> | null;
+  if (
+    typeof t !== 'object' || t === null || t.weft !== 'shared-handle' || t.v !== 1 || !(t.arena instanceof SharedArrayBuffer) ||
+    (t.side !== 'send' && t.side !== 'recv') || !Number.isInteger(t.ticket) || !Number.isInteger(t.serial)
+  ) {
+    throw new TypeError('revive: not a weft handle token (expected the object returned by transfer())');
+  }
+  return t as HandleToken;
+}
+
+/**
+ * Turns a token from {@link transfer} back into a live handle in this
+ * thread. Each token revives once.
+ *
+ * @throws TypeError for something that is not a token, a forged or
+ *   corrupted one, or one already revived or discarded.
+ * @example
+ * ```ts
+ * // worker.js
+ * import { workerData } from 'node:worker_threads';
+ * import { revive } from 'weft/shared';
+ * const rx = revive<number>(workerData.rx);
+ * ```
+ */
+export function revive<T>(token: HandleToken | unknown): Sender<T> | Receiver<T> {
+  const t = check(token);
+  const ctx = contextFor(t.arena);
+  const claim = ctx.arena.claimTicket(t.ticket, t.serial);
+  if (claim === undefined) throw new TypeError('revive: this token was already revived or discarded, or is forged or corrupted');
+  const want = t.side === 'send' ? 0 : 1;
+  if (claim.side !== want) throw new TypeError('revive: corrupted token (side does not match its ticket)');
+  const core = SharedCore.lookup<T>(ctx, claim.chSlot, claim.chSerial);
+  core.adopt(t.side);
+  return t.side === 'send' ? new Sender<T>(core, revive) : new Receiver<T>(core, revive);
+}
+
+/** {@link revive} for a token that must be a Sender. */
+export function reviveSender<T>(token: HandleToken | unknown): Sender<T> {
+  if (check(token).side !== 'send') throw new TypeError('reviveSender: this token is a Receiver');
+  return revive<T>(token) as Sender<T>;
+}
+
+/** {@link revive} for a token that must be a Receiver. */
+export function reviveReceiver<T>(token: HandleToken | unknown): Receiver<T> {
+  if (check(token).side !== 'recv') throw new TypeError('reviveReceiver: this token is a Sender');
+  return revive<T>(token) as Receiver<T>;
+}
+
+/**
+ * Gives back the count a token holds, without reviving it (a token that
+ * will never be revived would keep its channel open). Each token once.
+ */
+export function discard(token: HandleToken | unknown): void {
+  const t = check(token);
+  const ctx = contextFor(t.arena);
+  const claim = ctx.arena.claimTicket(t.ticket, t.serial);
+  if (claim === undefined) throw new TypeError('discard: this token was already revived or discarded, or is forged or corrupted');
+  const off = ctx.arena.channelOffset(claim.chSlot, claim.chSerial);
+  if (off !== 0) releaseShared(ctx.arena, off >> 2, t.side, 1);
+}
+
+/** True when `v` looks like a handle token (does not check that it is still valid). */
+export function isHandleToken(v: unknown): v is HandleToken {
+  const t = v as Partial<HandleToken> | null;
+  return typeof t === 'object' && t !== null && t.weft === 'shared-handle';
+}

@@ -1,0 +1,131 @@
+/** Faults: the server crashes, a receiver process dies mid-batch, a sender process dies. */
+import assert from 'node:assert/strict';
+import { RecvError, SendError } from '../../src/index.js';
+import { flush } from '../../src/remote/index.js';
+import { guard } from '../helpers.js';
+import { peer } from './procs.js';
+import { link, rtest, sleep, uniq, until, useServer } from './helpers.js';
+
+const server = useServer();
+
+rtest('kill -9 the server mid-stream, restart it on the same store: every message processed exactly once', async () => {
+  const name = uniq('crash');
+  const a = await link(server());
+  const b = await link(server());
+  try {
+    const N = 1500;
+    const tx = await a.sender<{ i: number }>(name, { capacity: 200 });
+    const rx = await b.receiver<{ i: number }>(name, { prefetch: 32 });
+    const seen = new Map<number, number>();
+    const order: number[] = [];
+    const consuming = (async () => {
+      for await (const m of rx) {
+        seen.set(m.i, (seen.get(m.i) ?? 0) + 1);
+        order.push(m.i);
+      }
+    })();
+    const producing = (async () => {
+      for (let i = 0; i < N; i++) await tx.send({ i });
+      await flush(tx);
+      tx.close();
+    })();
+    await until(() => order.length >= 300, 30_000, '300 received');
+    await server().kill();
+    await sleep(500);
+    await server().restart();
+    await guard(producing, 60_000, 'producer');
+    await guard(consuming, 60_000, 'consumer');
+    const dups = [...seen].filter(([, n]) => n > 1).map(([i]) => i);
+    assert.deepEqual(dups, [], 'nothing processed twice');
+    assert.equal(seen.size, N, 'nothing lost');
+    assert.deepEqual(order, Array.from({ length: N }, (_, i) => i), 'in order');
+    rx.close();
+  } finally {
+    await a.close();
+    await b.close();
+  }
+}, 120_000);
+
+rtest('kill -9 a receiver process mid-batch: its unacknowledged messages go to another receiver', async () => {
+  const name = uniq('rkill');
+  const a = await link(server());
+  try {
+    const tx = await a.sender<number>(name, { capacity: 50, ackWaitMs: 1500 });
+    const N = 30;
+    for (let i = 0; i < N; i++) await tx.send(i);
+    await flush(tx);
+    // a slow receiver process pulls a batch of 10 and processes one message every 150 ms
+    const victim = peer(['consume', server().url, name, '150'], { WEFT_TEST_PREFETCH: '10', WEFT_TEST_CAPACITY: '50' });
+    await victim.waitFor((l) => victim.lines.filter((x) => 'got' in x).length >= 3 && 'got' in l, 30_000, '3 messages');
+    await sleep(50); // mid-sleep: its acks are out, the rest of its batch is not
+    victim.kill('SIGKILL');
+    await victim.exited;
+    const processedByVictim = victim.lines.filter((l) => 'got' in l).map((l) => l.got as number);
+    const rx = await a.receiver<number>(name);
+    tx.close();
+    const rest: number[] = [];
+    await guard(
+      (async () => {
+        for await (const v of rx) rest.push(v);
+      })(),
+      30_000,
+      'the other receiver',
+    );
+    rx.close();
+    const all = [...processedByVictim, ...rest].sort((x, y) => x - y);
+    assert.deepEqual(all, Array.from({ length: N }, (_, i) => i), `victim ${processedByVictim.join(',')} + rest ${rest.join(',')}`);
+  } finally {
+    await a.close();
+  }
+});
+
+rtest('kill -9 a sender process: receivers see the disconnection after the grace period, not before', async () => {
+  const name = uniq('skill');
+  const a = await link(server());
+  try {
+    const rx = await a.receiver<{ i: number }>(name, { capacity: 20 });
+    const victim = peer(['produce-hang', server().url, name, '5'], { WEFT_TEST_GRACE: '1500' });
+    await victim.waitFor((l) => 'sent' in l, 30_000, 'sent');
+    for (let i = 0; i < 5; i++) assert.equal((await guard(rx.recv())).i, i);
+    await sleep(2000);
+    assert.equal(rx.isDisconnected, false, 'a live (if silent) sender keeps the channel open');
+    victim.kill('SIGKILL');
+    await victim.exited;
+    await assert.rejects(guard(rx.recv(), 20_000), RecvError);
+    rx.close();
+  } finally {
+    await a.close();
+  }
+});
+
+rtest('kill -9 the only receiver process: senders see SendError after the grace period', async () => {
+  const name = uniq('rgone');
+  const a = await link(server());
+  try {
+    const tx = await a.sender<number>(name, { capacity: 20 });
+    const victim = peer(['consume', server().url, name], { WEFT_TEST_GRACE: '1500' });
+    await victim.waitFor((l) => 'ready' in l, 30_000, 'ready');
+    await tx.send(1);
+    await victim.waitFor((l) => 'got' in l, 30_000, 'got');
+    victim.kill('SIGKILL');
+    await victim.exited;
+    const err = await guard(
+      (async () => {
+        for (;;) {
+          try {
+            await tx.send(2);
+          } catch (e) {
+            return e;
+          }
+          await sleep(100);
+        }
+      })(),
+      20_000,
+      'SendError',
+    );
+    assert.ok(err instanceof SendError);
+    tx.close();
+  } finally {
+    await a.close();
+  }
+});

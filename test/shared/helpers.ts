@@ -1,0 +1,78 @@
+// Helpers of the cross-thread tests.
+import type { Worker } from 'node:worker_threads';
+import { spawn, type HandleMap } from '../../src/shared/index.js';
+
+export const agentUrl = new URL('./workers/agent.js', import.meta.url);
+
+export interface Agent {
+  worker: Worker;
+  /** The next message the worker posts that has `key` (or equals it, for strings). */
+  message<T = Record<string, unknown>>(key: string): Promise<T>;
+  exited: Promise<number>;
+}
+
+/** Starts the test agent with `role`, the handles moved in, and more job fields. */
+export function agent(role: string, handles: HandleMap, job: Record<string, unknown> = {}): Agent {
+  const worker = spawn(agentUrl, { handles, workerData: { role, ...job } });
+  const inbox: unknown[] = [];
+  const waiting: { key: string; resolve: (v: never) => void }[] = [];
+  let failure: unknown;
+  const matches = (m: unknown, key: string) => m === key || (typeof m === 'object' && m !== null && key in m);
+  worker.on('message', (m) => {
+    const i = waiting.findIndex((w) => matches(m, w.key));
+    if (i >= 0) waiting.splice(i, 1)[0]!.resolve(m as never);
+    else inbox.push(m);
+  });
+  const exited = new Promise<number>((resolve) => {
+    worker.on('error', (e) => {
+      failure = e;
+      for (const w of waiting.splice(0)) (w.resolve as (v: unknown) => void)(Promise.reject(e));
+    });
+    worker.on('exit', resolve);
+  });
+  return {
+    worker,
+    exited,
+    message<T>(key: string): Promise<T> {
+      if (failure !== undefined) return Promise.reject(failure);
+      const i = inbox.findIndex((m) => matches(m, key));
+      if (i >= 0) return Promise.resolve(inbox.splice(i, 1)[0] as T);
+      return new Promise<T>((resolve) => waiting.push({ key, resolve: resolve as (v: never) => void }));
+    },
+  };
+}
+
+/** Checks exactly-once and per-producer FIFO over the consumers' lists of [p, i] pairs. */
+export function checkDelivery(lists: number[][], producers: number, perProducer: number): void {
+  const seen = new Uint8Array(producers * perProducer);
+  let total = 0;
+  for (const got of lists) {
+    const last = new Array<number>(producers).fill(-1);
+    for (let k = 0; k < got.length; k += 2) {
+      const p = got[k]!;
+      const i = got[k + 1]!;
+      if (!(p >= 0 && p < producers && i >= 0 && i < perProducer)) throw new Error(`bad message ${p}/${i}`);
+      if (i <= last[p]!) throw new Error(`producer ${p}: ${i} after ${last[p]} (FIFO broken)`);
+      last[p] = i;
+      if (seen[p * perProducer + i]) throw new Error(`duplicate ${p}/${i}`);
+      seen[p * perProducer + i] = 1;
+      total++;
+    }
+  }
+  if (total !== producers * perProducer) {
+    const missing = seen.indexOf(0);
+    throw new Error(`lost messages: got ${total} of ${producers * perProducer}; first missing ${Math.floor(missing / perProducer)}/${missing % perProducer}`);
+  }
+}
+
+/** Seeded PRNG (mulberry32). */
+export function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}

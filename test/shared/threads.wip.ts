@@ -1,0 +1,222 @@
+// Core semantics across threads: ordering, exactly-once, capacity,
+// rendezvous, disconnection in every order, select fairness, cancellation,
+// request/reply through three threads.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { RecvError, SendError, type Receiver, type Sender } from '../../src/index.js';
+import { sharedBounded, sharedUnbounded } from '../../src/shared/index.js';
+import { guard } from '../helpers.js';
+import { agent, checkDelivery } from './helpers.js';
+
+type Msg = { p: number; i: number };
+
+function channel(cap: number | 'unbounded'): [Sender<Msg>, Receiver<Msg>] {
+  return cap === 'unbounded' ? sharedUnbounded<Msg>({ ringBytes: 1024 }) : sharedBounded<Msg>(cap);
+}
+
+for (const [P, C, cap, api] of [
+  [1, 1, 1, 'sync'],
+  [1, 1, 0, 'sync'],
+  [2, 2, 16, 'sync'],
+  [3, 1, 'unbounded', 'mixed'],
+  [1, 3, 4, 'mixed'],
+  [2, 2, 0, 'mixed'],
+  [4, 4, 64, 'mixed'],
+] as const) {
+  test(`MPMC ${P}×${C} threads, capacity ${cap}, ${api}: exactly once, FIFO per producer`, async () => {
+    const N = cap === 0 ? 1500 : 6000;
+    const [tx, rx] = channel(cap);
+    const consumers = Array.from({ length: C }, (_, k) => agent('consume', { rx: rx.clone() }, { api, seed: 100 + k }));
+    const producers = Array.from({ length: P }, (_, id) => agent('produce', { tx: tx.clone() }, { id, n: N, api, seed: 200 + id }));
+    tx.close();
+    rx.close();
+    const lists = await guard(Promise.all(consumers.map((c) => c.message<{ got: number[] }>('got'))), 60000, 'consumers');
+    checkDelivery(lists.map((l) => l.got), P, N);
+    await Promise.all([...consumers, ...producers].map((a) => a.exited));
+  });
+}
+
+test('main thread async producer → worker consumers, and worker producer → main async consumer', async () => {
+  const N = 5000;
+  const [tx, rx] = sharedBounded<Msg>(8);
+  const c = agent('consume', { rx }, { api: 'sync' });
+  for (let i = 0; i < N; i++) await tx.send({ p: 0, i });
+  tx.close();
+  checkDelivery([(await c.message<{ got: number[] }>('got')).got], 1, N);
+  const [tx2, rx2] = sharedBounded<Msg>(8);
+  const p = agent('produce', { tx: tx2 }, { id: 0, n: N, api: 'sync' });
+  const got: number[] = [];
+  for await (const m of rx2) got.push(m.p, m.i);
+  checkDelivery([got], 1, N);
+  await Promise.all([c.exited, p.exited]);
+});
+
+test('capacity holds across threads: a blocked producer fills exactly `capacity`', async () => {
+  const [tx, rx] = sharedBounded<Msg>(3);
+  const p = agent('produce', { tx }, { id: 0, n: 10, api: 'sync' });
+  while (rx.len < 3) await new Promise((r) => setTimeout(r, 5));
+  await new Promise((r) => setTimeout(r, 50));
+  assert.equal(rx.len, 3);
+  const got: number[] = [];
+  for await (const m of rx) got.push(m.p, m.i);
+  checkDelivery([got], 1, 10);
+  await p.exited;
+});
+
+test('rendezvous across threads: a blocking send completes only when the main thread takes it', async () => {
+  const [tx, rx] = sharedBounded<Msg>(0);
+  const p = agent('produce', { tx }, { id: 0, n: 3, api: 'sync' });
+  await new Promise((r) => setTimeout(r, 100));
+  assert.equal(rx.len, 0);
+  const got: number[] = [];
+  for await (const m of rx) got.push(m.p, m.i);
+  checkDelivery([got], 1, 3);
+  await p.exited;
+});
+
+test('disconnection: the last sender in a worker closes → main drains then RecvError', async () => {
+  const [tx, rx] = sharedBounded<Msg>(100);
+  const p = agent('produce', { tx }, { id: 0, n: 50, api: 'sync' });
+  await p.message('done');
+  assert.equal(rx.isDisconnected, true);
+  for (let i = 0; i < 50; i++) assert.equal((await rx.recv()).i, i);
+  await assert.rejects(rx.recv(), RecvError);
+  await p.exited;
+});
+
+test('disconnection: the last receiver in a worker closes → a pending send in main fails with SendError', async () => {
+  const [tx, rx] = sharedBounded<Msg>(1);
+  const [stop, stopRx] = sharedBounded<number>(1);
+  void stop;
+  const c = agent('consume', { rx }, { api: 'sync' });
+  await tx.send({ p: 0, i: 0 });
+  tx.trySend;
+  // Close the only receiver by ending the worker: it exits normally without closing nothing else.
+  const pending = (async () => {
+    for (let i = 1; ; i++) await tx.send({ p: 0, i });
+  })();
+  await new Promise((r) => setTimeout(r, 50));
+  await c.worker.terminate();
+  await assert.rejects(guard(pending, 5000, 'send after the receiver died'), SendError);
+  tx.close();
+  stop.close();
+  stopRx.close();
+});
+
+test('disconnection: a worker that exits without closing its handles releases them', async () => {
+  const [tx, rx] = sharedBounded<Msg>(4);
+  const [ptx, prx] = sharedBounded<number>(1);
+  // 'forever' with op tryRecv never closes; terminate it.
+  const a = agent('forever', { rx: prx, tx }, { op: 'tryRecv' });
+  await a.message('ready');
+  assert.equal(rx.isDisconnected, false);
+  const t = performance.now();
+  await a.worker.terminate();
+  await guard(rx.recv().then(() => assert.fail('no message'), (e) => assert.ok(e instanceof RecvError)), 5000);
+  assert.ok(performance.now() - t < 2000);
+  assert.equal(ptx.isDisconnected, true);
+  rx.close();
+  ptx.close();
+});
+
+test('select fairness across threads: a blocking select over two busy channels takes from both', async () => {
+  const [atx, arx] = sharedBounded<Msg>(16);
+  const [btx, brx] = sharedBounded<Msg>(16);
+  const N = 3000;
+  const s = agent('selectConsume', { a: arx, b: brx }, { api: 'sync' });
+  for (let i = 0; i < N; i++) await Promise.all([atx.send({ p: 0, i }), btx.send({ p: 1, i })]);
+  atx.close();
+  btx.close();
+  const r = await s.message<{ counts: { a: number; b: number }; got: Msg[] }>('counts');
+  assert.equal(r.counts.a, N);
+  assert.equal(r.counts.b, N);
+  await s.exited;
+});
+
+test('select fairness: when both cases are always ready each is chosen about half the time', async () => {
+  const [atx, arx] = sharedUnbounded<number>();
+  const [btx, brx] = sharedUnbounded<number>();
+  for (let i = 0; i < 4000; i++) {
+    atx.trySend(i);
+    btx.trySend(i);
+  }
+  const s = agent('selectConsume', { a: arx, b: brx }, { api: 'sync' });
+  // The consumer drains; while both are non-empty it picks at random.
+  const r = await s.message<{ counts: { a: number; b: number }; got: number[] }>('counts');
+  void r;
+  atx.close();
+  btx.close();
+  await s.exited;
+  // Fairness measured on the main thread too (async select over shared channels).
+  const [ctx, crx] = sharedUnbounded<number>();
+  const [dtx, drx] = sharedUnbounded<number>();
+  const counts = { c: 0, d: 0 };
+  const { select } = await import('../../src/index.js');
+  for (let i = 0; i < 2000; i++) {
+    ctx.trySend(i);
+    dtx.trySend(i);
+    const x = await select({ c: crx, d: drx });
+    counts[x.case]++;
+    (x.case === 'c' ? drx : crx).tryRecv();
+  }
+  assert.ok(counts.c > 800 && counts.d > 800, JSON.stringify(counts));
+  for (const h of [ctx, crx, dtx, drx]) h.close();
+});
+
+test('cancellation across threads: timed-out and aborted receives in main never lose a message sent by a worker', async () => {
+  const N = 3000;
+  const [tx, rx] = sharedBounded<Msg>(2);
+  const p = agent('produce', { tx }, { id: 0, n: N, api: 'mixed', jitter: true });
+  const got: number[] = [];
+  let timeouts = 0;
+  for (;;) {
+    try {
+      const ac = new AbortController();
+      const t = setTimeout(() => ac.abort(), Math.random() < 0.5 ? 0 : 1);
+      const m = Math.random() < 0.5 ? await rx.recvTimeout(Math.random() < 0.3 ? 0 : 1) : await rx.recv({ signal: ac.signal });
+      clearTimeout(t);
+      got.push(m.p, m.i);
+    } catch (e) {
+      if (e instanceof RecvError || (e as { kind?: string }).kind === 'disconnected') break;
+      timeouts++;
+    }
+  }
+  checkDelivery([got], 1, N);
+  assert.ok(timeouts > 0);
+  await p.exited;
+});
+
+test('request/reply through three threads with reply Senders inside messages', async () => {
+  for (const api of ['sync', 'async', 'rendezvous']) {
+    const [reqTx, reqRx] = sharedBounded<{ x: number; reply: Sender<number> }>(4);
+    const [nextTx, nextRx] = sharedBounded<{ x: number; reply: Sender<number> }>(api === 'rendezvous' ? 0 : 4);
+    const server = agent('server', { rx: nextRx });
+    const middle = agent('middle', { rx: reqRx, next: nextTx }, { api });
+    for (let x = 0; x < 300; x++) {
+      const [rtx, rrx] = sharedBounded<number>(1);
+      await reqTx.send({ x, reply: rtx });
+      assert.equal(rtx.isClosed, true, 'the reply Sender moved');
+      assert.equal(await guard(rrx.recv(), 10000, 'reply'), x * 2 + 1);
+      await assert.rejects(rrx.recv(), RecvError, 'the replier closed its Sender');
+      rrx.close();
+    }
+    reqTx.close();
+    await Promise.all([middle.message('done'), server.message('done')]);
+    await Promise.all([middle.exited, server.exited]);
+  }
+});
+
+test('ping-pong worker ↔ worker (blocking) and main ↔ worker (async)', async () => {
+  const [pingTx, pingRx] = sharedBounded<number>(1);
+  const [pongTx, pongRx] = sharedBounded<number>(1);
+  const w = agent('pong', { ping: pingRx, pong: pongTx });
+  let v = 0;
+  for (let i = 0; i < 2000; i++) {
+    await pingTx.send(v);
+    v = await pongRx.recv();
+  }
+  assert.equal(v, 2000);
+  pingTx.close();
+  pongRx.close();
+  await w.exited;
+});

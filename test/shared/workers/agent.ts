@@ -1,0 +1,207 @@
+// A worker that plays one role in the cross-thread tests (workerData.role),
+// with the handles given by spawn(). Reports through parentPort.
+import { parentPort, workerData } from 'node:worker_threads';
+import { RecvError, SendError, select, selectSync, type Receiver, type Sender } from '../../../src/index.js';
+import { workerHandles } from '../../../src/shared/index.js';
+
+interface Job {
+  role: string;
+  id?: number;
+  n?: number;
+  api?: string;
+  seed?: number;
+  [k: string]: unknown;
+}
+
+const job = workerData as Job;
+const hs = workerHandles<Record<string, Sender<unknown> & Receiver<unknown>>>();
+const post = (m: unknown) => parentPort!.postMessage(m);
+
+/** Small seeded PRNG (mulberry32). */
+function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const sleepCell = new Int32Array(new SharedArrayBuffer(4));
+function sleep(ms: number): void {
+  Atomics.wait(sleepCell, 0, 0, ms);
+}
+
+async function produce(): Promise<void> {
+  const tx = hs.tx as Sender<unknown>;
+  const n = job.n!;
+  const id = job.id!;
+  const rand = rng(job.seed ?? id + 1);
+  const api = job.api ?? 'sync';
+  for (let i = 0; i < n; ) {
+    const mode = api === 'mixed' ? ['sync', 'async', 'batch', 'try'][Math.floor(rand() * 4)]! : api;
+    if (job.jitter && rand() < 0.01) sleep(rand() < 0.5 ? 0 : 1);
+    if (mode === 'sync') tx.sendSync({ p: id, i: i++ });
+    else if (mode === 'async') await tx.send({ p: id, i: i++ });
+    else if (mode === 'try') {
+      if (tx.offer({ p: id, i })) i++;
+    } else {
+      const k = Math.min(n - i, 1 + Math.floor(rand() * 16));
+      const batch = Array.from({ length: k }, (_, j) => ({ p: id, i: i + j }));
+      const sent = tx.trySendMany(batch);
+      i += sent;
+      if (sent === 0) tx.sendSync(batch[0]), i++;
+    }
+  }
+  tx.close();
+  post({ done: id });
+}
+
+async function consume(): Promise<void> {
+  const rx = hs.rx as Receiver<{ p: number; i: number }>;
+  const rand = rng(job.seed ?? 7);
+  const api = job.api ?? 'sync';
+  const got: number[] = [];
+  const into: { p: number; i: number }[] = [];
+  for (;;) {
+    const mode = api === 'mixed' ? ['sync', 'async', 'batch', 'timeout'][Math.floor(rand() * 4)]! : api;
+    if (job.jitter && rand() < 0.01) sleep(rand() < 0.5 ? 0 : 1);
+    try {
+      if (mode === 'sync') {
+        const m = rx.recvSync();
+        got.push(m.p, m.i);
+      } else if (mode === 'async') {
+        const m = await rx.recv();
+        got.push(m.p, m.i);
+      } else if (mode === 'timeout') {
+        try {
+          const m = rx.recvTimeoutSync(rand() * 2);
+          got.push(m.p, m.i);
+        } catch (e) {
+          if ((e as { kind?: string }).kind !== 'timeout') throw new RecvError();
+        }
+      } else {
+        into.length = 0;
+        rx.recvManySync(into, 1 + Math.floor(rand() * 32));
+        for (const m of into) got.push(m.p, m.i);
+      }
+    } catch (e) {
+      if (e instanceof RecvError || (e as { kind?: string }).kind === 'disconnected') break;
+      throw e;
+    }
+  }
+  rx.close();
+  post({ got });
+}
+
+/** Consumes from two channels with a select (blocking or async) until both are disconnected. */
+async function selectConsume(): Promise<void> {
+  const a = hs.a as Receiver<number>;
+  const b = hs.b as Receiver<number>;
+  const counts = { a: 0, b: 0 };
+  const got: number[] = [];
+  let open = 2;
+  const live: Record<string, Receiver<number>> = { a, b };
+  while (open > 0) {
+    const r = job.api === 'async' ? await select(live) : selectSync(live);
+    if (!r.ok) {
+      delete live[r.case];
+      open--;
+      continue;
+    }
+    counts[r.case as 'a' | 'b']++;
+    got.push(r.value);
+    if (job.slow) sleep(0);
+  }
+  a.close();
+  b.close();
+  post({ counts, got });
+}
+
+/** Doubles x and replies on the Sender inside each request. */
+function server(): void {
+  const rx = hs.rx as Receiver<{ x: number; reply: Sender<number> }>;
+  for (;;) {
+    let req: { x: number; reply: Sender<number> };
+    try {
+      req = rx.recvSync();
+    } catch (e) {
+      if (e instanceof RecvError) break;
+      throw e;
+    }
+    try {
+      req.reply.sendSync(req.x * 2);
+    } catch (e) {
+      if (!(e instanceof SendError)) throw e;
+    }
+    req.reply.close();
+  }
+  rx.close();
+  post({ done: true });
+}
+
+/** Forwards each request to the next server with its own reply channel, adds 1, replies. */
+async function middle(): Promise<void> {
+  const { sharedBounded } = await import('../../../src/shared/index.js');
+  const rx = hs.rx as Receiver<{ x: number; reply: Sender<number> }>;
+  const next = hs.next as Sender<{ x: number; reply: Sender<number> }>;
+  for (;;) {
+    let req: { x: number; reply: Sender<number> };
+    try {
+      req = job.api === 'async' ? await rx.recv() : rx.recvSync();
+    } catch (e) {
+      if (e instanceof RecvError) break;
+      throw e;
+    }
+    const [rtx, rrx] = sharedBounded<number>(job.api === 'rendezvous' ? 0 : 1);
+    if (job.api === 'async') await next.send({ x: req.x, reply: rtx });
+    else next.sendSync({ x: req.x, reply: rtx });
+    const y = job.api === 'async' ? await rrx.recv() : rrx.recvSync();
+    rrx.close();
+    if (job.api === 'async') await req.reply.send(y + 1);
+    else req.reply.sendSync(y + 1);
+    req.reply.close();
+  }
+  rx.close();
+  next.close();
+  post({ done: true });
+}
+
+/** Ping-pong: receives n on ping, sends n + 1 on pong, until disconnected. */
+function pong(): void {
+  const ping = hs.ping as Receiver<number>;
+  const pongTx = hs.pong as Sender<number>;
+  for (;;) {
+    let v: number;
+    try {
+      v = ping.recvSync();
+    } catch {
+      break;
+    }
+    pongTx.sendSync(v + 1);
+  }
+  ping.close();
+  pongTx.close();
+}
+
+/** Loops forever on one operation (termination tests); posts 'ready' once running. */
+function forever(): void {
+  post('ready');
+  const op = job.op as string;
+  let i = 0;
+  for (;;) {
+    if (op === 'send') (hs.tx as Sender<unknown>).sendSync({ i: i++, pad: 'p'.repeat(i % 300) });
+    else if (op === 'sendBig') (hs.tx as Sender<unknown>).sendSync(new Uint8Array(20000 + (i++ % 5000)));
+    else if (op === 'recv') (hs.rx as Receiver<unknown>).recvSync();
+    else if (op === 'select') selectSync({ rx: hs.rx as Receiver<unknown>, other: hs.other as Receiver<unknown> });
+    else if (op === 'trySend') (hs.tx as Sender<unknown>).offer(i++);
+    else if (op === 'tryRecv') (hs.rx as Receiver<unknown>).poll(undefined);
+  }
+}
+
+const roles: Record<string, () => unknown> = { produce, consume, selectConsume, server, middle, pong, forever };
+const run = roles[job.role];
+if (run === undefined) throw new Error(`unknown role ${job.role}`);
+await run();
