@@ -24,6 +24,15 @@ import { Waiter } from './waiter.js';
 /** What a parked operation is: which errors it reports. */
 export type OpKind = 'send' | 'recv' | 'sendTimeout' | 'recvTimeout';
 
+// One executor for every operation: it leaves the resolvers in these two
+// slots and start() picks them up at once, so parking allocates no closure.
+let nextResolve: ((value: never) => void) | undefined;
+let nextReject: ((error: unknown) => void) | undefined;
+function capture(resolve: (value: never) => void, reject: (error: unknown) => void): void {
+  nextResolve = resolve;
+  nextReject = reject;
+}
+
 export class Operation<T> extends Waiter<T> {
   private resolve!: (value: T) => void;
   private reject!: (error: unknown) => void;
@@ -45,10 +54,10 @@ export class Operation<T> extends Waiter<T> {
    * tried the non-blocking path and checked that `signal` is not aborted.
    */
   start(signal: AbortSignal | undefined, timeoutMs: number): Promise<T> {
-    const promise = new Promise<T>((resolve, reject) => {
-      this.resolve = resolve;
-      this.reject = reject;
-    });
+    const promise = new Promise<T>(capture);
+    this.resolve = nextResolve as (value: T) => void;
+    this.reject = nextReject!;
+    nextResolve = nextReject = undefined;
     if (signal !== undefined) {
       this.signal = signal;
       signal.addEventListener('abort', this);

@@ -63,7 +63,8 @@ export class Receiver<T> extends Handle<T> {
       } catch (e) {
         return Promise.reject(e);
       }
-      if (v !== EMPTY && v !== DISCONNECTED) return Promise.resolve(v as T);
+      if (v === EMPTY) return new Operation(this.core, this, undefined as T, 'recv').start(undefined, Infinity);
+      if (v !== DISCONNECTED) return Promise.resolve(v as T);
     }
     return this.recvSlow(options?.signal, 'recv', Infinity);
   }
@@ -297,7 +298,7 @@ export class Receiver<T> extends Handle<T> {
     }
     if (v !== EMPTY) return Promise.resolve(v as T);
     if (ms === 0) return Promise.reject(new RecvTimeoutError('timeout'));
-    return new Operation<T>(this.core, this, undefined as T, kind).start(signal, ms);
+    return new Operation(this.core, this, undefined as T, kind).start(signal, ms);
   }
 }
 

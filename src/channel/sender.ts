@@ -73,6 +73,7 @@ export class Sender<T> extends Handle<T> {
         return Promise.reject(e);
       }
       if (status === SENT) return SENT_NOW;
+      if (status === FULL) return this.park(value, undefined, 'send', Infinity);
     }
     return this.sendSlow(value, options?.signal, 'send', Infinity);
   }
@@ -293,6 +294,11 @@ export class Sender<T> extends Handle<T> {
       return Promise.reject(kind === 'send' ? new SendError(value) : new SendTimeoutError('disconnected', value));
     }
     if (ms === 0) return Promise.reject(new SendTimeoutError('timeout', value));
+    return this.park(value, signal, kind, ms);
+  }
+
+  /** Parks a send the core just refused as full. */
+  private park(value: T, signal: AbortSignal | undefined, kind: OpKind, ms: number): Promise<void> {
     return new Operation(this.core, this, value, kind).start(signal, ms) as Promise<unknown> as Promise<void>;
   }
 }
