@@ -322,7 +322,7 @@ export class SendWindow {
       this.backoff = 0;
       this.clearTimer();
       this.leaveProbe();
-    } else if (this.gate === 'open') {
+    } else if (this.gate === 'open' && this.flying < this.entries.size) {
       this.releaseInOrder(Infinity); // messages held back by the depth limit
     } else if (this.gate === 'room' && this.flying === 0) {
       this.clearTimer();
