@@ -81,6 +81,14 @@ export class ReceiveBuffer {
   private readonly nextSubject: string;
   private readonly sweeper: ReturnType<typeof setInterval>;
   private idleSince = 0;
+  /**
+   * Pull requests up to this one were open when the buffer was handed back:
+   * what they still deliver is handed back too, on arrival. Otherwise a
+   * message arriving after the hand-back could be delivered here before the
+   * earlier ones the server now redelivers (it serves redeliveries first, so
+   * handing everything back in order keeps the order).
+   */
+  private fence = 0;
   private closed = false;
   private acksSinceHint = 0;
   private hintTimer: ReturnType<typeof setTimeout> | null = null;
@@ -145,6 +153,7 @@ export class ReceiveBuffer {
 
   /** Hands every buffered message back to the server (a nak), for other receivers. */
   releaseAll(): void {
+    this.fence = this.reqSeq;
     for (let i = this.head; i < this.items.length; i++) {
       const d = this.items[i]!;
       this.link.publishRaw(d.reply, NAK);
@@ -187,6 +196,10 @@ export class ReceiveBuffer {
       return;
     }
     this.consumeRequest(1);
+    if (this.fence > 0 && requestOf(m.subject) <= this.fence) {
+      this.link.publishRaw(reply, NAK); // from a request opened before a hand-back
+      return;
+    }
     const id = streamSeq(reply);
     if (this.delivered.has(id)) {
       // delivered before (an ack lost in a crash): acknowledge again, never twice to the user
@@ -332,6 +345,11 @@ export class ReceiveBuffer {
       }
     }
   }
+}
+
+/** The pull request a delivery answers: the last token of its inbox subject. */
+function requestOf(subject: string): number {
+  return Number(subject.slice(subject.lastIndexOf('.') + 1));
 }
 
 /**

@@ -66,6 +66,8 @@ export class StreamCore<T> implements ChannelCore<T> {
   private knownStored = 0;
   /** Side stops still writing their close marker. */
   private stopping = 0;
+  /** Send windows of closed Senders still flushing: link.flush() and close() wait for them too. */
+  private readonly draining = new Set<SendWindow>();
   /** @internal Resolves when the streams exist and presence is read. */
   ready: Promise<void>;
 
@@ -201,6 +203,7 @@ export class StreamCore<T> implements ChannelCore<T> {
     this.roomSub = null;
     if (!this.isReady || win === null) return;
     this.stopping++;
+    this.draining.add(win);
     void (async () => {
       try {
         await this.link.untilSettled(win.flush());
@@ -208,6 +211,7 @@ export class StreamCore<T> implements ChannelCore<T> {
       } catch {
         // link closed meanwhile
       } finally {
+        this.draining.delete(win);
         win.close();
         this.stopping--;
         this.link.forgetIfUnused(this);
@@ -397,7 +401,16 @@ export class StreamCore<T> implements ChannelCore<T> {
 
   /** @internal Waits until everything this core accepted is stored. */
   flush(): Promise<void> {
-    return this.window?.flush() ?? Promise.resolve();
+    const wins = [...this.draining];
+    if (this.window !== null) wins.push(this.window);
+    return Promise.all(wins.map((w) => w.flush())).then(() => undefined);
+  }
+
+  /** Messages accepted by a send and not yet stored, closed Senders included. */
+  unstored(): number {
+    let n = this.window?.size ?? 0;
+    for (const w of this.draining) n += w.size;
+    return n;
   }
 
   /** @internal Ends everything: the link closes (or setup failed). */
@@ -415,16 +428,25 @@ export class StreamCore<T> implements ChannelCore<T> {
     this.presence.stop();
   }
 
-  /** @internal Graceful end at link close: flush, write close markers, hand back the buffer. */
-  async shutdown(): Promise<void> {
-    const win = this.window;
-    if (win !== null) await this.link.untilSettled(win.flush(), 5000).catch(() => undefined);
+  /**
+   * @internal Graceful end at link close: flush (up to `ms`), write close
+   * markers, hand back the buffer. Returns how many sent messages were left
+   * unstored (lost) because the flush timed out.
+   */
+  async shutdown(ms: number): Promise<number> {
+    let lost = 0;
+    try {
+      await this.link.untilSettled(this.flush(), ms);
+    } catch {
+      lost = this.unstored();
+    }
     this.buffer?.close();
     const closes: Promise<void>[] = [];
     if (this.senders > 0) closes.push(this.presence.close('send'));
     if (this.receivers > 0) closes.push(this.presence.close('recv'));
     await Promise.allSettled(closes);
     this.kill();
+    return lost;
   }
 
   /** @internal For errors: which channel. */

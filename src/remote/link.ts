@@ -477,28 +477,38 @@ export class Link {
   }
 
   /**
-   * Closes the link: waits (up to 5 s) until sent messages are stored,
-   * hands back messages pulled but not delivered, writes close markers (so
-   * other processes see this one's Senders and Receivers gone at once), and
-   * closes the connection. Operations pending on its handles then fail as
-   * disconnected.
+   * Closes the link: waits until every message sent on it (closed Senders
+   * included) is stored, hands back messages pulled but not delivered,
+   * writes close markers (so other processes see this one's Senders and
+   * Receivers gone at once), and closes the connection. Operations pending
+   * on its handles then fail as disconnected.
+   *
+   * A send completes when its message is accepted into the send window, so
+   * closing must wait for the window to drain; on a full channel that lasts
+   * until receivers make room. `timeoutMs` bounds the wait: past it, the
+   * link closes anyway and `close()` rejects with a {@link RemoteError} of
+   * kind `'flush'` that says how many messages were not stored.
    *
    * @example
    * ```ts
    * import { connect } from 'weft/nats';
    * const link = await connect({ servers: 'nats://127.0.0.1:4333' });
-   * await link.close();
+   * await link.close({ timeoutMs: 10_000 });
    * ```
    */
-  close(): Promise<void> {
+  close(options: { timeoutMs?: number } = {}): Promise<void> {
     if (this.closing !== null) return this.closing;
+    const ms = options.timeoutMs ?? Infinity;
+    if (!(ms >= 0)) throw new RangeError(`close: timeoutMs must be a number >= 0, got ${String(options.timeoutMs)}`);
     this.closing = (async () => {
-      await Promise.allSettled([...this.cores.values()].map((c) => c.shutdown()));
+      const lost = await Promise.all([...this.cores.values()].map((c) => c.shutdown(ms).catch(() => 0)));
       this.hooks.close();
       this.isClosed = true;
       this.cores.clear();
       await this.nc.drain().catch(() => undefined);
       if (!this.nc.isClosed()) await this.nc.close().catch(() => undefined);
+      const n = lost.reduce((a, b) => a + b, 0);
+      if (n > 0) throw new RemoteError('flush', `close: ${n} sent message(s) were not stored within ${ms} ms and are lost; give a longer timeoutMs, or make sure receivers drain the channel before closing`);
     })();
     return this.closing;
   }

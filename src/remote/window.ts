@@ -40,7 +40,10 @@
  * impossible for a lone sender (only it adds messages, receivers only take
  * them away), so a lone sender pipelines up to `sendsInFlight`. With several
  * live senders the shares can overlap, so each sends one message at a time
- * and a refusal can never reorder its own messages.
+ * and a refusal can never reorder its own messages. The switch is one way:
+ * once this sender has seen another one (or a refusal for lack of room), it
+ * stays at one at a time, since presence news of a newcomer can arrive after
+ * the newcomer's first messages.
  *
  * @internal
  */
@@ -78,6 +81,8 @@ export class SendWindow {
   private bytes = 0;
   /** Entries published and awaiting the stream's ack (state 1). */
   private flying = 0;
+  /** Another sender was seen, or the stream refused for room: one message in flight from now on. */
+  private contended = false;
   private nextSeq = 1;
   /** Messages accepted in total (for credit snapshots). */
   private accepted = 0;
@@ -153,7 +158,8 @@ export class SendWindow {
     this.bytes += bytes.byteLength;
     this.accepted++;
     this.credit--;
-    if (this.gate === 'open' && this.link.connected && this.flying < this.depth()) this.transmit(e);
+    // only when nothing older waits (held back by the depth limit): never overtake
+    if (this.gate === 'open' && this.link.connected && this.flying === this.entries.size - 1 && this.flying < this.depth()) this.transmit(e);
     if (this.capacity !== undefined && !this.refreshing && this.timer === null && this.credit <= this.lowWater()) this.refresh();
   }
 
@@ -201,7 +207,9 @@ export class SendWindow {
 
   /** How many messages may be in flight at once (see "Depth" above). */
   private depth(): number {
-    return this.capacity !== undefined && this.host.senders() > 1 ? 1 : Infinity;
+    if (this.capacity === undefined) return Infinity;
+    if (!this.contended && this.host.senders() > 1) this.contended = true;
+    return this.contended ? 1 : Infinity;
   }
 
   /** Forgets what is in flight (its fate is unknown). */
@@ -308,7 +316,10 @@ export class SendWindow {
     if (noRoom && this.host.receiversGone()) return this.stored(e); // nobody will ever make room: dropped, like a local buffer
     e.state = 0;
     this.flying--;
-    if (noRoom) this.credit = Math.min(this.credit, 0);
+    if (noRoom) {
+      this.credit = Math.min(this.credit, 0);
+      this.contended = true;
+    }
     if (this.gate !== 'probe' || e === this.first()) this.enterProbe(false);
   }
 

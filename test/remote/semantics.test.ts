@@ -431,3 +431,47 @@ rtest('a local Receiver travels inside a message: the other link receives from i
     incoming.close();
   });
 });
+
+rtest('link.close() waits until a closed Sender\'s messages are stored: none lost', async () => {
+  const name = uniq('closewait');
+  const producer = await link(server());
+  const consumer = await link(server());
+  try {
+    const rx = await consumer.receiver<number>(name, { capacity: 4, prefetch: 2 });
+    const tx = await producer.sender<number>(name);
+    // Sends complete when accepted into the send window; with room for 4 in
+    // the stream, most of these are still in the window when tx closes.
+    const n = 20;
+    const sending = (async () => {
+      for (let i = 0; i < n; i++) await tx.send(i);
+      tx.close();
+      await producer.close();
+    })();
+    const got: number[] = [];
+    await guard(
+      (async () => {
+        for await (const v of rx) {
+          got.push(v);
+          await sleep(50); // slow: the last sends wait in the window for room
+        }
+      })(),
+      30_000,
+      'drain',
+    );
+    await guard(sending, 30_000, 'producer close');
+    assert.deepEqual(got, Array.from({ length: n }, (_, i) => i));
+    rx.close();
+  } finally {
+    await Promise.allSettled([producer.close(), consumer.close()]);
+  }
+});
+
+rtest('link.close({ timeoutMs }) checks its argument', async () => {
+  const l = await link(server());
+  try {
+    assert.throws(() => l.close({ timeoutMs: -1 }), RangeError);
+    assert.throws(() => l.close({ timeoutMs: Number.NaN }), /timeoutMs must be a number >= 0/);
+  } finally {
+    await l.close({ timeoutMs: 5000 });
+  }
+});
