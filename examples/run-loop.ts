@@ -112,7 +112,8 @@ async function workerRunLoop(): Promise<void> {
     throw new Error(`part 1 check failed: ${JSON.stringify({ ...r, seen })}`);
   }
   if (r.done + r.leftInQueue >= JOBS) throw new Error('part 1 check failed: the quit arrived after all the work was done');
-  console.log(`  check: ok — results in order, quit honoured before the next step, ${JOBS - r.done} jobs never run`);
+  console.log(`  ${JOBS - r.done - r.leftInQueue} jobs were still in the channel: dropped when the worker closed its inputs`);
+  console.log(`  check: ok — results in order, quit honoured before the next step, ${JOBS - r.done} of ${JOBS} jobs not finished`);
 }
 
 // ---------------------------------------------------------------- part 2
