@@ -17,7 +17,7 @@
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { listSegments, openLog, type LogProducer } from '../src/log/index.js';
+import { listSegments, openLog, type LogProducer } from 'weft/log';
 
 const SERVICES = ['api', 'auth', 'billing', 'search'] as const;
 const LINES_PER_SERVICE = 2_000;
