@@ -444,6 +444,9 @@ class Inbox {
   }
 }
 
+/** Errors thrown in this thread outside any await of the suite (e.g. in a library's worker 'exit' listener). */
+let onUncaught: ((e: unknown) => void) | undefined;
+
 async function measure(c: CaseDef, runMs: number, timeoutMs: number): Promise<Measured> {
   const ctl = new Int32Array(new SharedArrayBuffer(CTL_WORDS * 4));
   const deadline = performance.now() + timeoutMs;
@@ -455,6 +458,7 @@ async function measure(c: CaseDef, runMs: number, timeoutMs: number): Promise<Me
   try {
     const failed = new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(new TimeoutError(`timed out after ${timeoutMs} ms`)), timeoutMs);
+      onUncaught = (e) => reject(new Error(`uncaught in the main thread: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`));
       for (const w of s.workers) {
         const worker = new Worker(workerUrl, { workerData: { ...w.job, ctl: ctl.buffer }, transferList: w.transferList ?? [] });
         const inbox = new Inbox(worker);
@@ -509,7 +513,11 @@ async function measure(c: CaseDef, runMs: number, timeoutMs: number): Promise<Me
   } finally {
     finished = true;
     if (timer !== undefined) clearTimeout(timer);
+    // From here an uncaught error is reported against this case as a late one.
+    onUncaught = undefined;
     await Promise.all(workers.map((w) => w.terminate()));
+    // Let exit listeners run while this case is still the one to blame.
+    await new Promise((r) => setTimeout(r, 20));
     s.cleanup();
   }
 }
@@ -570,6 +578,15 @@ export async function runThreads(options: ThreadsOptions = {}): Promise<ThreadsR
   const cases = allCases(messages).filter((c) => filter === undefined || filter.some((f) => c.id.includes(f)));
   const random = rng(seed);
 
+  // An exception thrown outside the suite's own code (a library event listener) fails the
+  // current case instead of ending the whole run.
+  let current = '';
+  const late: { id: string; error: string }[] = [];
+  const uncaught = (e: unknown): void => {
+    if (onUncaught !== undefined) onUncaught(e);
+    else late.push({ id: current, error: e instanceof Error ? (e.stack ?? e.message) : String(e) });
+  };
+  process.on('uncaughtException', uncaught);
   const runs = new Map<string, Measured[]>(cases.map((c) => [c.id, []]));
   const failures = new Map<string, string[]>(cases.map((c) => [c.id, []]));
   const timedOut = new Set<string>();
@@ -577,6 +594,7 @@ export async function runThreads(options: ThreadsOptions = {}): Promise<ThreadsR
     const order = cases.map((c) => ({ c, k: random() })).sort((a, b) => a.k - b.k).map((x) => x.c);
     for (const c of order) {
       if (timedOut.has(c.id)) continue;
+      current = c.id;
       gc?.();
       try {
         const m = await measure(c, runMs, timeoutMs);
@@ -589,8 +607,13 @@ export async function runThreads(options: ThreadsOptions = {}): Promise<ThreadsR
         if (e instanceof TimeoutError) timedOut.add(c.id);
         log(`threads round ${r + 1}/${rounds} ${c.id}: FAILED ${reason}`);
       }
+      for (const l of late.splice(0)) {
+        failures.get(l.id)?.push(`uncaught in the main thread after the run: ${l.error}`);
+        log(`threads ${l.id}: uncaught in the main thread after the run: ${l.error}`);
+      }
     }
   }
+  process.off('uncaughtException', uncaught);
 
   const results: ThreadsCaseResult[] = cases.map((c) => {
     const rs = runs.get(c.id)!;

@@ -24,7 +24,13 @@ const post = (m: unknown): void => parentPort!.postMessage(m);
 const clock = (): number => performance.timeOrigin + performance.now();
 const kind: Kind = job.kind ?? 'int';
 
-const handle = <H>(name: string): H => revive(job.tokens![name] as HandleToken) as H;
+/** Every handle this worker revived: closed here at the end, so the channels are released by their own thread. */
+const opened: { close(): void }[] = [];
+const handle = <H extends { close(): void }>(name: string): H => {
+  const h = revive(job.tokens![name] as HandleToken) as unknown as H;
+  opened.push(h);
+  return h;
+};
 
 /** This role's share of `n` messages: [first global index, count]. */
 function share(n: number, parts: number, index: number): [number, number] {
@@ -212,5 +218,6 @@ if (parentPort !== null && job?.role !== undefined) {
     const t1 = clock();
     post({ done: phase, t0, t1, check });
   }
-  // The main thread ends the worker (a port it still listens on keeps it alive); its handles are released on exit.
+  for (const h of opened) h.close();
+  // The main thread ends the worker (a port it still listens on keeps it alive).
 }
