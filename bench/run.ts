@@ -1,15 +1,17 @@
 /**
  * Runs the benchmark suites, prints their tables and writes their JSON to
  * `bench/results/` (one file per suite): in-thread channels, the log writer,
- * remote channels (select with WEFT_BENCH_SUITES=inthread,log,remote).
+ * cross-thread channels, remote channels (select with
+ * WEFT_BENCH_SUITES=inthread,log,threads,remote).
  *
  * Run: `npm run bench` (or `npx tsc -p tsconfig.json && node --expose-gc dist/bench/run.js`).
- * Environment: see bench/inthread.ts (WEFT_BENCH_N for quick runs, …).
+ * Environment: see bench/inthread.ts and bench/threads.ts (WEFT_BENCH_N for quick runs, …).
  *
  * @module
  */
 import { formatInThread, optionsFromEnv, runInThread, writeInThreadJson } from './inthread.js';
 import { runLog } from './log.js';
+import { runThreads } from './threads.js';
 
 interface Suite {
   readonly name: string;
@@ -29,6 +31,12 @@ const suites: readonly Suite[] = [
     name: 'log',
     async run() {
       await runLog();
+    },
+  },
+  {
+    name: 'threads',
+    async run() {
+      await runThreads();
     },
   },
   {
