@@ -78,7 +78,20 @@ export interface ChannelCore<T> {
   recvSync?(deadline: number): TryRecvStatus<T>;
   /** Sends as many of `values[from..]` as fit now; how many, or DISCONNECTED if none could be. */
   trySendMany?(values: readonly T[], from: number): number | typeof DISCONNECTED;
+
+  /**
+   * A one-shot reply channel that can travel wherever a request on this
+   * channel goes (for `call`): a shared channel's requests may cross threads,
+   * so their reply Senders must be shared too. Without it, `call` uses an
+   * in-thread `bounded(1)`.
+   */
+  replyChannel?<R>(): readonly [ReplySender<R>, ReplyReceiver<R>];
 }
+
+/** The handle types `replyChannel` returns (kept structural: no import of the handle classes here). @internal */
+export type ReplySender<R> = { readonly core: ChannelCore<R> } & object;
+/** @internal */
+export type ReplyReceiver<R> = { readonly core: ChannelCore<R> } & object;
 
 /**
  * Blocking support of a family of cores (shared channels of one arena): a

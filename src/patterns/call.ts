@@ -121,7 +121,7 @@ function deliver<C, R>(
   signal: AbortSignal | undefined,
   timeout: number | undefined,
 ): [Receiver<R>, Promise<void>] {
-  const [reply, replies] = bounded<R>(1);
+  const [reply, replies] = replyChannelFor<C, R>(to);
   declines.set(reply, declined);
   let request: C;
   try {
@@ -215,4 +215,11 @@ export function decline(reply: Sender<unknown>, cause?: unknown): void {
     d.cause = cause;
   }
   reply.close();
+}
+
+/** A one-shot reply channel of the kind `to` can carry: shared for shared channels, in-thread otherwise. */
+function replyChannelFor<C, R>(to: Sender<C>): readonly [Sender<R>, Receiver<R>] {
+  const make = to.core.replyChannel;
+  if (make === undefined) return bounded<R>(1);
+  return make.call(to.core) as unknown as readonly [Sender<R>, Receiver<R>];
 }
