@@ -1,7 +1,8 @@
 /**
  * Runs the benchmark suites, prints their tables and writes their JSON to
  * `bench/results/` (one file per suite): in-thread channels, the log writer,
- * remote channels (select with WEFT_BENCH_SUITES=inthread,log,remote).
+ * the worker pool, remote channels (select with
+ * WEFT_BENCH_SUITES=inthread,log,pool,remote).
  *
  * Run: `npm run bench` (or `npx tsc -p tsconfig.json && node --expose-gc dist/bench/run.js`).
  * Environment: see bench/inthread.ts (WEFT_BENCH_N for quick runs, …).
@@ -29,6 +30,13 @@ const suites: readonly Suite[] = [
     name: 'log',
     async run() {
       await runLog();
+    },
+  },
+  {
+    name: 'pool',
+    async run() {
+      const mod = (await import(new URL('./pool.js', import.meta.url).href)) as { runPool(): Promise<unknown> };
+      await mod.runPool();
     },
   },
   {
