@@ -3,10 +3,13 @@
  * channels, and the one helper task code uses to hand back a result
  * without copying ({@link move}).
  *
- * Messages are short arrays (the codec writes those fastest):
- * - task, pool → worker: `[id, input]`, or `[id]` when the input travels on
- *   the worker's MessagePort (moved, not copied);
- * - result, worker → pool: `[workerSlot, id, status, payload?]`;
+ * Messages are flat arrays (the codec writes those fastest), and carry
+ * several tasks or results at once when there are several to send, so a
+ * burst of short tasks costs one message, one lock and one wake-up per
+ * batch rather than per task:
+ * - tasks, pool → worker: `[id, input, id, input, ...]`, or `[id]` alone
+ *   when the input travels on the worker's MessagePort (moved, not copied);
+ * - results, worker → pool: `[workerSlot, id, status, payload, id, status, payload, ...]`;
  * - control, worker → pool: `[workerId, op, payload?]`;
  * - cancel, pool → worker: a task id.
  *
@@ -14,10 +17,10 @@
  */
 import type { TransferListItem } from 'node:worker_threads';
 
-/** A task: `[id, input]`, or `[id]` when the input is on the port. */
-export type TaskMsg = [number, unknown] | [number];
-/** A result: `[workerSlot, id, status, payload]`. */
-export type ResultMsg = [number, number, number, unknown?];
+/** Tasks: `[id, input, id, input, ...]`, or `[id]` when the input is on the port. */
+export type TaskMsg = unknown[];
+/** Results: `[workerSlot, id, status, payload, id, status, payload, ...]`. */
+export type ResultMsg = unknown[];
 /** A control message: `[workerId, op, payload]`. */
 export type ControlMsg = [number, number, unknown?];
 
@@ -29,6 +32,9 @@ export const R_THREW = 1;
 export const R_MOVED = 2;
 /** The task was cancelled before it started: it never ran. */
 export const R_SKIPPED = 3;
+
+/** Progress word of a worker (shared memory): the id of the task it started last. */
+export const P_STARTED = 0;
 
 /** Control operations. */
 export const C_READY = 0;

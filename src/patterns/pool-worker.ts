@@ -11,9 +11,9 @@
 import { receiveMessageOnPort, workerData, type MessagePort, type TransferListItem } from 'node:worker_threads';
 import type { Receiver } from '../channel/receiver.js';
 import type { Sender } from '../channel/sender.js';
-import { InvalidValueError } from '../channel/errors.js';
+import { InvalidValueError, RecvError, TryRecvError } from '../channel/errors.js';
 import { workerHandles } from '../shared/index.js';
-import { C_OFF, C_ON, C_READY, R_MOVED, R_OK, R_SKIPPED, R_THREW, isMoved, toWire, type ControlMsg, type ResultMsg, type TaskMsg } from './pool-wire.js';
+import { C_OFF, C_ON, C_READY, P_STARTED, R_MOVED, R_OK, R_SKIPPED, R_THREW, isMoved, toWire, type ControlMsg, type ResultMsg, type TaskMsg } from './pool-wire.js';
 import type { TaskContext, TaskFn } from './pool.js';
 
 interface Data {
@@ -21,6 +21,8 @@ interface Data {
   readonly name: string;
   readonly slot: number;
   readonly port: MessagePort;
+  /** [P_STARTED]: the id of the task this worker started last (read by the pool after a crash). */
+  readonly progress: Int32Array;
 }
 
 const data = workerData as Data;
@@ -32,6 +34,7 @@ const { tasks, results, control, cancel } = workerHandles<{
 }>();
 const slot = data.slot;
 const port = data.port;
+const progress = data.progress;
 
 const mod = (await import(data.module)) as Record<string, unknown>;
 const found = mod[data.name];
@@ -143,60 +146,136 @@ async function watch(p: PromiseLike<unknown>): Promise<unknown> {
   }
 }
 
-function reply(id: number, status: number, value: unknown): void {
+/** Results not sent yet: `[slot, id, status, payload, ...]`. */
+let out: ResultMsg = [slot];
+let firstAt = 0;
+/**
+ * Results of short tasks go back together (one message per batch), but
+ * none waits longer than FLUSH_MS; the result of a task that took longer
+ * than LONG_MS goes at once (batching would only delay it).
+ */
+const FLUSH_MS = 0.5;
+const LONG_MS = 0.02;
+
+function reply(id: number, status: number, value: unknown, started: number): void {
   if (status === R_OK && isMoved(value)) {
+    // The port is read in the same order as the results: post now, answer in order.
     port.postMessage(value.value, value.transfer as TransferListItem[]);
-    results.sendSync([slot, id, R_MOVED]);
-    return;
-  }
+    out.push(id, R_MOVED, undefined);
+  } else out.push(id, status, value);
+  const now = performance.now();
+  if (out.length === 4) firstAt = now;
+  if (now - started >= LONG_MS || now - firstAt >= FLUSH_MS) flush();
+}
+
+function flush(): void {
+  if (out.length === 1) return;
+  const msg = out;
+  out = [slot];
   try {
-    results.sendSync(status === R_OK && value === undefined ? [slot, id, R_OK] : [slot, id, status, value]);
+    results.sendSync(msg);
   } catch (e) {
     if (!(e instanceof InvalidValueError)) throw e;
-    const why = new TypeError(`pool: the task's ${status === R_OK ? 'result' : 'error'} cannot be sent back to the pool: ${e.message}`);
-    results.sendSync([slot, id, R_THREW, toWire(why, clonable)]);
+    // One of them cannot cross threads: send them one by one, that one as an error.
+    for (let i = 1; i < msg.length; i += 3) {
+      const one = [slot, msg[i], msg[i + 1], msg[i + 2]];
+      try {
+        results.sendSync(one);
+      } catch (e2) {
+        if (!(e2 instanceof InvalidValueError)) throw e2;
+        const why = new TypeError(`pool: the task's ${msg[i + 1] === R_OK ? 'result' : 'error'} cannot be sent back to the pool: ${e2.message}`);
+        results.sendSync([slot, msg[i], R_THREW, toWire(why, clonable)]);
+      }
+    }
   }
 }
 
-const NONE: TaskMsg = [-1];
+/** Runs one task; returns a promise only when the task is async (sync tasks never yield). */
+function runOne(id: number, input: unknown): Promise<void> | undefined {
+  const ctx = new Context(id);
+  current = ctx;
+  const started = performance.now();
+  let value: unknown;
+  try {
+    value = fn(input, ctx);
+  } catch (e) {
+    current = undefined;
+    reply(id, R_THREW, toWire(e, clonable), started);
+    return undefined;
+  }
+  if (typeof value === 'object' && value !== null && typeof (value as PromiseLike<unknown>).then === 'function') {
+    return finishAsync(id, value as PromiseLike<unknown>);
+  }
+  current = undefined;
+  reply(id, R_OK, value, started);
+  return undefined;
+}
+
+async function finishAsync(id: number, p: PromiseLike<unknown>): Promise<void> {
+  flush(); // do not hold finished results while waiting
+  let status = R_OK;
+  let value: unknown;
+  try {
+    value = await watch(p);
+  } catch (e) {
+    status = R_THREW;
+    value = toWire(e, clonable);
+  }
+  current = undefined;
+  reply(id, status, value, -Infinity);
+}
+
+/** Skips a task the pool cancelled before it started. */
+function skipped(id: number): boolean {
+  if (skip.size === 0) return false;
+  const yes = skip.has(id);
+  for (const s of skip) if (s <= id) skip.delete(s);
+  return yes;
+}
 
 async function loop(): Promise<void> {
   control.offer([slot, C_READY]);
   for (;;) {
-    let t: TaskMsg;
+    let t: TaskMsg | undefined;
     try {
-      t = tasks.poll(NONE);
-      if (t === NONE) t = await tasks.recv();
-    } catch {
-      return; // every Sender closed and the queue drained: the pool is shutting down
-    }
-    const id = t[0];
-    if (!cancel.isEmpty) drainCancels();
-    if (skip.size > 0) {
-      const skipped = skip.has(id);
-      for (const s of skip) if (s <= id) skip.delete(s);
-      if (skipped) {
-        if (t.length === 1) takeFromPort(id);
-        results.sendSync([slot, id, R_SKIPPED]);
-        continue;
-      }
-    }
-    const input = t.length === 1 ? takeFromPort(id) : t[1];
-    const ctx = new Context(id);
-    current = ctx;
-    let status = R_OK;
-    let out: unknown;
-    try {
-      out = fn(input, ctx);
-      if (typeof out === 'object' && out !== null && typeof (out as PromiseLike<unknown>).then === 'function') {
-        out = await watch(out as PromiseLike<unknown>);
+      t = tasks.poll(undefined);
+      if (t === undefined) {
+        flush();
+        t = await tasks.recv();
       }
     } catch (e) {
-      status = R_THREW;
-      out = toWire(e, clonable);
+      // Every Sender closed and the queue drained: the pool is shutting down.
+      if (e instanceof RecvError || (e instanceof TryRecvError && e.kind === 'disconnected')) {
+        flush();
+        return;
+      }
+      throw e;
     }
-    current = undefined;
-    reply(id, status, out);
+    if (t.length === 1) {
+      // One task whose input was moved through the port.
+      const id = t[0] as number;
+      if (!cancel.isEmpty) drainCancels();
+      const input = takeFromPort(id);
+      Atomics.store(progress, P_STARTED, id);
+      if (skipped(id)) reply(id, R_SKIPPED, undefined, performance.now());
+      else {
+        const p = runOne(id, input);
+        if (p !== undefined) await p;
+      }
+      continue;
+    }
+    for (let i = 0; i < t.length; i += 2) {
+      const id = t[i] as number;
+      if (!cancel.isEmpty) drainCancels();
+      Atomics.store(progress, P_STARTED, id);
+      if (skipped(id)) reply(id, R_SKIPPED, undefined, performance.now());
+      else {
+        const p = runOne(id, t[i + 1]);
+        if (p !== undefined) await p;
+      }
+    }
+    flush();
+    t = undefined;
   }
 }
 

@@ -19,10 +19,10 @@
 import { availableParallelism } from 'node:os';
 import { MessageChannel, receiveMessageOnPort, type MessagePort, type ResourceLimits, type TransferListItem, type Worker, type WorkerOptions } from 'node:worker_threads';
 import { bounded, type Receiver, type Sender } from '../channel/index.js';
-import { InvalidValueError } from '../channel/errors.js';
+import { InvalidValueError, TrySendError } from '../channel/errors.js';
 import { sharedBounded, sharedUnbounded, spawn as spawnWorker } from '../shared/index.js';
 import { PoolClosedError, WorkerExitError } from './errors.js';
-import { C_OFF, C_ON, C_READY, R_MOVED, R_OK, R_SKIPPED, R_THREW, fromWire, type ControlMsg, type ResultMsg, type TaskMsg, type WireError } from './pool-wire.js';
+import { C_OFF, C_ON, C_READY, P_STARTED, R_MOVED, R_OK, R_SKIPPED, R_THREW, fromWire, type ControlMsg, type ResultMsg, type TaskMsg, type WireError } from './pool-wire.js';
 import type { Parallel, TaskResult } from './tasks.js';
 
 const RUNTIME = new URL('./pool-worker.js', import.meta.url);
@@ -123,6 +123,13 @@ export interface RunOptions {
   readonly transfer?: readonly TransferListItem[];
 }
 
+/** Milliseconds of work a worker's queue is kept filled with (see Pool.room). */
+const TARGET_MS = 10;
+
+const SENT_ = 0;
+const FULL_ = 1;
+const FAILED_ = 2;
+
 const WAITING = 0;
 const QUEUED = 1;
 const DONE = 2;
@@ -130,6 +137,7 @@ const DONE = 2;
 /** One task, from `run`/`submit` to its answer. */
 class Rec {
   state = WAITING;
+  id: number;
   worker: PoolWorker | undefined = undefined;
   resolve: ((v: unknown) => void) | undefined = undefined;
   reject: ((e: unknown) => void) | undefined = undefined;
@@ -138,11 +146,13 @@ class Rec {
   signal: AbortSignal | undefined = undefined;
   onAbort: (() => void) | undefined = undefined;
   constructor(
-    readonly id: number,
+    id: number,
     public input: unknown,
     readonly transfer: readonly TransferListItem[] | undefined,
     readonly fanIn: boolean,
-  ) {}
+  ) {
+    this.id = id;
+  }
 }
 
 /** A FIFO with O(1) push, shift and peek. */
@@ -206,15 +216,19 @@ class PoolWorker {
   grace: ReturnType<typeof setTimeout> | undefined = undefined;
   /** The cancelled task the grace timer is for. */
   graceFor: Rec | undefined = undefined;
+  /** Estimated milliseconds per task (0: not measured yet): sets how deep its queue is kept. */
+  perTask = 0;
+  /** When its last answers arrived (or it got work while idle). */
+  lastAt = 0;
   readonly exited: Promise<number>;
   constructor(
     readonly slot: number,
     readonly thread: Worker,
     readonly tasks: Sender<TaskMsg>,
-    /** A Receiver of the task queue kept by the pool: after a crash it tells which tasks never started. */
-    readonly keep: Receiver<TaskMsg>,
     readonly cancel: Sender<number>,
     readonly port: MessagePort,
+    /** [P_STARTED]: the id of the task it started last; after a crash, tells which of its tasks never ran. */
+    readonly progress: Int32Array,
   ) {
     this.exited = new Promise((resolve) => thread.once('exit', resolve));
   }
@@ -470,9 +484,18 @@ export class Pool<I, O> implements Parallel<TaskResult<O>>, AsyncDisposable {
   }
 
   private enqueue(rec: Rec): void {
-    if (this.waiting.length === 0 && this.canTake(rec) && this.dispatch(rec)) return;
-    if (rec.state === DONE) return;
-    this.waiting.push(rec);
+    if (this.waiting.length === 0 && this.canTake(rec)) {
+      // Nothing waits before it: straight to the next worker with room, alone.
+      const ws = this.workers;
+      for (let k = 0; k < ws.length; k++) {
+        const w = ws[this.cursor]!;
+        this.cursor = this.cursor + 1 === ws.length ? 0 : this.cursor + 1;
+        if (!w.alive || w.off || this.room(w) <= 0) continue;
+        const r = this.sendOne(w, rec);
+        if (r !== FULL_) return;
+      }
+    }
+    if (rec.state !== DONE) this.waiting.push(rec);
   }
 
   /** A fan-in task is admitted only while fewer than `resultsCapacity` results are in flight or unread. */
@@ -480,68 +503,151 @@ export class Pool<I, O> implements Parallel<TaskResult<O>>, AsyncDisposable {
     return rec.admitted === undefined || this.fanInActive < this.fanInLimit;
   }
 
-  /** Try-send cycling: hands `rec` to the next worker with room. False when every queue is full. */
-  private dispatch(rec: Rec): boolean {
-    const ws = this.workers;
-    const n = ws.length;
-    const moving = rec.transfer !== undefined;
-    const msg: TaskMsg = moving ? [rec.id] : [rec.id, rec.input];
-    for (let k = 0; k < n; k++) {
-      const i = this.cursor;
-      this.cursor = i + 1 === n ? 0 : i + 1;
-      const w = ws[i]!;
-      if (!w.alive || w.off) continue;
-      if (moving) {
-        // The input goes first, on the port (the worker reads it when the task comes up).
-        if (w.tasks.isFull) continue;
-        try {
-          w.port.postMessage({ id: rec.id, input: rec.input }, rec.transfer as TransferListItem[]);
-        } catch (e) {
-          this.finish(rec, false, e);
-          return true;
-        }
-      }
-      let sent: boolean;
+  /**
+   * How many more tasks `w` should hold: its queue is kept `TARGET_MS` of
+   * work deep (at least one task, at most `queue`), so short tasks go in
+   * long batches while long ones are not stuck behind a busy worker.
+   */
+  private room(w: PoolWorker): number {
+    const per = w.perTask;
+    const depth = per <= 0 ? this.queueCap : Math.max(1, Math.min(this.queueCap, Math.ceil(TARGET_MS / per)));
+    return depth + 1 - w.outstanding.length;
+  }
+
+  /** Sends one task to `w`. Returns SENT_, FULL_ (its ring had no room), or FAILED_ (the task failed). */
+  private sendOne(w: PoolWorker, rec: Rec): number {
+    let sent: boolean;
+    if (rec.transfer !== undefined) {
+      // The input goes first, on the port (the worker reads it when the task comes up).
+      if (w.tasks.isFull || w.tasks.isDisconnected) return FULL_;
       try {
-        sent = w.tasks.offer(msg);
+        w.port.postMessage({ id: rec.id, input: rec.input }, rec.transfer as TransferListItem[]);
       } catch (e) {
-        // The input cannot cross threads: this task fails, the pool goes on.
-        this.finish(rec, false, e instanceof InvalidValueError ? new InvalidValueError(e.message, rec.input, { cause: e.cause }) : e);
-        return true;
+        this.finish(rec, false, e);
+        return FAILED_;
       }
+      sent = offer(w, [rec.id]);
       if (!sent) {
-        if (!moving) continue;
         // Room was checked and only this thread sends: not expected. The input already moved.
         this.finish(rec, false, new Error('pool: a worker queue refused a task with a moved input'));
-        return true;
+        return FAILED_;
       }
-      rec.state = QUEUED;
-      rec.worker = w;
       rec.input = undefined;
-      w.outstanding.push(rec);
-      const admitted = rec.admitted;
-      if (admitted !== undefined) {
-        this.fanInActive++;
-        rec.admitted = undefined;
-        admitted();
+    } else {
+      try {
+        sent = offer(w, [rec.id, rec.input]);
+      } catch (e) {
+        this.refused(rec, e);
+        return FAILED_;
+      }
+      if (!sent) return FULL_;
+    }
+    this.queued(w, rec);
+    return SENT_;
+  }
+
+  /** The input cannot cross threads: this task fails (the input is in the error), the pool goes on. */
+  private refused(rec: Rec, e: unknown): void {
+    this.finish(rec, false, e instanceof InvalidValueError ? new InvalidValueError(e.message, rec.input, { cause: e.cause }) : e);
+  }
+
+  /** Bookkeeping once `w`'s queue took `rec`. */
+  private queued(w: PoolWorker, rec: Rec): void {
+    if (w.outstanding.length === 0) w.lastAt = performance.now(); // it was idle: measure from now
+    rec.state = QUEUED;
+    rec.worker = w;
+    w.outstanding.push(rec);
+    const admitted = rec.admitted;
+    if (admitted !== undefined) {
+      this.fanInActive++;
+      rec.admitted = undefined;
+      admitted();
+    }
+  }
+
+  /**
+   * Dispatches waiting tasks while workers have room: round the workers,
+   * each getting as many as it has room for in one message.
+   */
+  private pump(): void {
+    const q = this.waiting;
+    const ws = this.workers;
+    let idle = 0; // workers in a row that took nothing
+    while (q.length > 0 && idle < ws.length) {
+      const w = ws[this.cursor]!;
+      this.cursor = this.cursor + 1 === ws.length ? 0 : this.cursor + 1;
+      let room = w.alive && !w.off ? this.room(w) : 0;
+      if (room <= 0) {
+        idle++;
+        continue;
+      }
+      const batch: Rec[] = [];
+      const msg: unknown[] = [];
+      let blocked = false;
+      let moved = 0;
+      while (room > 0 && q.length > 0) {
+        const rec = q.peek()!;
+        if (rec.state === DONE) {
+          q.shift();
+          continue;
+        }
+        if (!this.canTake(rec)) {
+          blocked = true;
+          break;
+        }
+        if (rec.transfer !== undefined) {
+          // A moved input travels alone, on the port.
+          if (batch.length === 0) {
+            if (this.sendOne(w, rec) === FULL_) break;
+            q.shift();
+            moved++;
+            room--;
+            if (rec.state === DONE) continue; // failed: the next one may go
+          }
+          break;
+        }
+        q.shift();
+        batch.push(rec);
+        msg.push(rec.id, rec.input);
+        room--;
+        // Admit fan-in tasks one by one against the limit.
+        if (rec.admitted !== undefined) this.fanInActive++;
+      }
+      for (const rec of batch) if (rec.admitted !== undefined) this.fanInActive--;
+      if (batch.length > 0 && !this.sendBatch(w, batch, msg)) {
+        // Its ring is full (large inputs): back to the front, in order; try the next worker.
+        for (let i = batch.length - 1; i >= 0; i--) q.unshift(batch[i]!);
+        idle++;
+        continue;
+      }
+      if (blocked) return;
+      if (batch.length === 0 && moved === 0) idle++;
+      else idle = 0;
+    }
+  }
+
+  /** Sends several tasks to `w` in one message. False when its ring had no room (nothing sent). */
+  private sendBatch(w: PoolWorker, batch: Rec[], msg: unknown[]): boolean {
+    if (batch.length === 1) return this.sendOne(w, batch[0]!) !== FULL_;
+    let sent: boolean;
+    try {
+      sent = offer(w, msg);
+    } catch {
+      // Some input cannot cross threads: send them one by one, failing only those.
+      let any = false;
+      for (let i = 0; i < batch.length; i++) {
+        if (this.sendOne(w, batch[i]!) === FULL_) {
+          if (!any) return false;
+          for (let j = batch.length - 1; j >= i; j--) this.waiting.unshift(batch[j]!);
+          return true;
+        }
+        any = true;
       }
       return true;
     }
-    return false;
-  }
-
-  /** Dispatches waiting tasks while workers have room. */
-  private pump(): void {
-    const q = this.waiting;
-    while (q.length > 0) {
-      const rec = q.peek()!;
-      if (rec.state === DONE) {
-        q.shift();
-        continue;
-      }
-      if (!this.canTake(rec) || !this.dispatch(rec)) return;
-      q.shift();
-    }
+    if (!sent) return false;
+    for (const rec of batch) this.queued(w, rec);
+    return true;
   }
 
   // ------------------------------------------------------------------------
@@ -553,16 +659,17 @@ export class Pool<I, O> implements Parallel<TaskResult<O>>, AsyncDisposable {
     const batch = this.batch;
     for (;;) {
       if (rx.isClosed) return;
-      if (rx.tryRecvMany(batch, 512) === 0) {
+      if (rx.tryRecvMany(batch, 64) === 0) {
         try {
           batch.push(await rx.recv());
         } catch {
           return; // the pool closed its end
         }
-        if (!rx.isClosed) rx.tryRecvMany(batch, 511);
+        if (!rx.isClosed) rx.tryRecvMany(batch, 63);
       }
       this.drainControl();
-      for (let i = 0; i < batch.length; i++) this.answer(batch[i]!);
+      const now = performance.now();
+      for (let i = 0; i < batch.length; i++) this.answer(batch[i]!, now);
       batch.length = 0;
       this.pump();
     }
@@ -573,18 +680,29 @@ export class Pool<I, O> implements Parallel<TaskResult<O>>, AsyncDisposable {
     const batch: ResultMsg[] = [];
     if (this.answers.isClosed) return;
     this.answers.tryRecvMany(batch);
-    for (const m of batch) this.answer(m);
+    const now = performance.now();
+    for (const m of batch) this.answer(m, now);
   }
 
-  private answer(m: ResultMsg): void {
-    const w = this.workers[m[0]];
+  /** One worker's message of answers: `[slot, id, status, payload, ...]`. */
+  private answer(m: ResultMsg, now: number): void {
+    const w = this.workers[m[0] as number];
     if (w === undefined) return;
-    const id = m[1];
+    const k = (m.length - 1) / 3;
+    if (w.lastAt > 0) {
+      // Time per task, smoothed: how deep its queue should be.
+      const sample = (now - w.lastAt) / k;
+      w.perTask = w.perTask === 0 ? sample : w.perTask * 0.7 + sample * 0.3;
+    }
+    w.lastAt = now;
+    for (let i = 1; i < m.length; i += 3) this.answerOne(w, m[i] as number, m[i + 1] as number, m[i + 2]);
+  }
+
+  private answerOne(w: PoolWorker, id: number, status: number, payload: unknown): void {
     let rec = w.outstanding.peek();
     if (rec !== undefined && rec.id === id) w.outstanding.shift();
     else rec = w.outstanding.take((r) => r.id === id); // not expected: answers come in queue order
-    const status = m[2];
-    let value = m[3];
+    let value = payload;
     if (status === R_MOVED) value = (receiveMessageOnPort(w.port) as { message: unknown } | undefined)?.message;
     if (rec === undefined) return;
     if (w.graceFor === rec) this.clearGrace(w);
@@ -651,7 +769,7 @@ export class Pool<I, O> implements Parallel<TaskResult<O>>, AsyncDisposable {
   private abortQueued(rec: Rec, reason: unknown): void {
     const w = rec.worker!;
     this.finish(rec, false, reason);
-    if (!w.alive) return;
+    if (!w.alive || w.cancel.isDisconnected) return;
     w.cancel.offer(rec.id);
     if (w.outstanding.peek() === rec && w.grace === undefined) this.armGrace(w, rec);
   }
@@ -677,17 +795,18 @@ export class Pool<I, O> implements Parallel<TaskResult<O>>, AsyncDisposable {
   // ------------------------------------------------------------------------
 
   private start(slot: number): PoolWorker {
-    const [tasksIn, tasksOut] = sharedBounded<TaskMsg>(this.queueCap);
-    const keep = tasksOut.clone();
+    // Room for `queue` tasks besides the running one, one message each at worst.
+    const [tasksIn, tasksOut] = sharedBounded<TaskMsg>(this.queueCap + 1);
+    const progress = new Int32Array(new SharedArrayBuffer(4));
     const [cancelIn, cancelOut] = sharedUnbounded<number>({ ringBytes: 4096 });
     const { port1, port2 } = new MessageChannel();
     const thread = spawnWorker(RUNTIME, {
       ...this.spawnOptions,
       handles: { tasks: tasksOut, results: this.answersIn.clone(), control: this.controlIn.clone(), cancel: cancelOut },
-      workerData: { module: this.module, name: this.name, slot, port: port2 },
+      workerData: { module: this.module, name: this.name, slot, port: port2, progress },
       transferList: [port2],
     });
-    const w = new PoolWorker(slot, thread, tasksIn, keep, cancelIn, port1);
+    const w = new PoolWorker(slot, thread, tasksIn, cancelIn, port1, progress);
     thread.on('error', (e) => {
       w.error = e;
     });
@@ -741,39 +860,34 @@ export class Pool<I, O> implements Parallel<TaskResult<O>>, AsyncDisposable {
     this.clearGrace(w);
     // Whatever it answered before dying is in the results channel: settle that first.
     this.drainAnswers();
-    // Tasks still in its queue never started; its oldest other unanswered one had.
-    const never: TaskMsg[] = [];
-    if (!w.keep.isClosed) w.keep.tryRecvMany(never);
-    const notStarted = new Map<number, TaskMsg>();
-    for (const t of never) notStarted.set(t[0], t);
+    // It ran its tasks one at a time in queue order, storing each id as it
+    // started: those up to that id ran (or were running), the rest never started.
+    const started = Atomics.load(w.progress, P_STARTED);
     const startFailed = !w.ready && w.killed === undefined && this.state !== CLOSED && !this.stopping;
     const replace = this.workers[w.slot] === w && this.state !== CLOSED && !this.stopping && !startFailed;
     const retry: Rec[] = [];
     while (w.outstanding.length > 0) {
       const rec = w.outstanding.shift()!;
       if (rec.state === DONE) continue;
-      const t = notStarted.get(rec.id);
-      if (replace && t !== undefined && t.length === 2) {
-        // Never ran: back to the front of the line, for another worker.
+      const ran = rec.id <= started;
+      if (!ran && (replace || startFailed) && rec.transfer === undefined) {
+        // Never ran: back to the front of the line (a new id keeps each worker's ids increasing).
         rec.state = WAITING;
-        rec.input = t[1];
         rec.worker = undefined;
-        retry.push(rec);
-      } else if (!startFailed) {
-        this.finish(rec, false, new WorkerExitError(code, t === undefined, w.slot, w.killed ?? w.error));
-      } else retry.push(rec);
+        rec.id = this.nextId++;
+        retry.push(rec); // a fan-in one keeps its place among the admitted
+
+      } else {
+        this.finish(rec, false, new WorkerExitError(code, ran, w.slot, w.killed ?? w.error));
+      }
     }
     w.tasks.close();
-    if (!w.keep.isClosed) w.keep.close();
     w.cancel.close();
     w.port.close();
-    if (startFailed) {
-      for (const rec of retry) this.waiting.unshift(rec);
-      return this.fail(w.error ?? new Error(`a worker exited with code ${code} before it was ready`));
-    }
+    for (let i = retry.length - 1; i >= 0; i--) this.waiting.unshift(retry[i]!);
+    if (startFailed) return this.fail(w.error ?? new Error(`a worker exited with code ${code} before it was ready`));
     if (!replace) return;
     this.workers[w.slot] = this.start(w.slot);
-    for (let i = retry.length - 1; i >= 0; i--) this.waiting.unshift(retry[i]!);
     this.pump();
   }
 
@@ -842,6 +956,16 @@ export class Pool<I, O> implements Parallel<TaskResult<O>>, AsyncDisposable {
   }
 
   private afterDeliveries: (() => void) | undefined;
+}
+
+/** `w.tasks.offer(msg)`, with a worker that is gone (its exit not handled yet) counting as full. */
+function offer(w: PoolWorker, msg: TaskMsg): boolean {
+  try {
+    return w.tasks.offer(msg);
+  } catch (e) {
+    if (e instanceof TrySendError && e.kind === 'disconnected') return false;
+    throw e;
+  }
 }
 
 function whole(what: string, v: number, min: number): number {
