@@ -3,10 +3,10 @@
  * channels, and the one helper task code uses to hand back a result
  * without copying ({@link move}).
  *
- * Messages are flat arrays (the codec writes those fastest), and carry
- * several tasks or results at once when there are several to send, so a
- * burst of short tasks costs one message, one lock and one wake-up per
- * batch rather than per task:
+ * Messages are flat arrays (the codec writes those fastest). A task message
+ * carries several tasks when several wait, so a burst of short tasks costs
+ * one message, one lock and one wake-up per batch rather than per task (a
+ * results message can hold several too; workers send each as it comes):
  * - tasks, pool → worker: `[id, input, id, input, ...]`, or `[id]` alone
  *   when the input travels on the worker's MessagePort (moved, not copied);
  * - results, worker → pool: `[workerSlot, id, status, payload, id, status, payload, ...]`;

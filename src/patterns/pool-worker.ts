@@ -146,26 +146,21 @@ async function watch(p: PromiseLike<unknown>): Promise<unknown> {
   }
 }
 
-/** Results not sent yet: `[slot, id, status, payload, ...]`. */
-let out: ResultMsg = [slot];
-let firstAt = 0;
 /**
- * Results of short tasks go back together (one message per batch), but
- * none waits longer than FLUSH_MS; the result of a task that took longer
- * than LONG_MS goes at once (batching would only delay it).
+ * Results not sent yet: `[slot, id, status, payload, ...]`. Each result is
+ * sent as soon as its task ends (flush after every task): a result held back
+ * to batch would be late behind a long next task, and lost if that task
+ * crashed the thread — its caller would see a crash for a task that succeeded.
  */
-const FLUSH_MS = 0.5;
-const LONG_MS = 0.02;
+let out: ResultMsg = [slot];
 
-function reply(id: number, status: number, value: unknown, started: number): void {
+function reply(id: number, status: number, value: unknown): void {
   if (status === R_OK && isMoved(value)) {
     // The port is read in the same order as the results: post now, answer in order.
     port.postMessage(value.value, value.transfer as TransferListItem[]);
     out.push(id, R_MOVED, undefined);
   } else out.push(id, status, value);
-  const now = performance.now();
-  if (out.length === 4) firstAt = now;
-  if (now - started >= LONG_MS || now - firstAt >= FLUSH_MS) flush();
+  flush();
 }
 
 function flush(): void {
@@ -194,25 +189,23 @@ function flush(): void {
 function runOne(id: number, input: unknown): Promise<void> | undefined {
   const ctx = new Context(id);
   current = ctx;
-  const started = performance.now();
   let value: unknown;
   try {
     value = fn(input, ctx);
   } catch (e) {
     current = undefined;
-    reply(id, R_THREW, toWire(e, clonable), started);
+    reply(id, R_THREW, toWire(e, clonable));
     return undefined;
   }
   if (typeof value === 'object' && value !== null && typeof (value as PromiseLike<unknown>).then === 'function') {
     return finishAsync(id, value as PromiseLike<unknown>);
   }
   current = undefined;
-  reply(id, R_OK, value, started);
+  reply(id, R_OK, value);
   return undefined;
 }
 
 async function finishAsync(id: number, p: PromiseLike<unknown>): Promise<void> {
-  flush(); // do not hold finished results while waiting
   let status = R_OK;
   let value: unknown;
   try {
@@ -222,7 +215,7 @@ async function finishAsync(id: number, p: PromiseLike<unknown>): Promise<void> {
     value = toWire(e, clonable);
   }
   current = undefined;
-  reply(id, status, value, -Infinity);
+  reply(id, status, value);
 }
 
 /** Skips a task the pool cancelled before it started. */
@@ -257,7 +250,7 @@ async function loop(): Promise<void> {
       if (!cancel.isEmpty) drainCancels();
       const input = takeFromPort(id);
       Atomics.store(progress, P_STARTED, id);
-      if (skipped(id)) reply(id, R_SKIPPED, undefined, performance.now());
+      if (skipped(id)) reply(id, R_SKIPPED, undefined);
       else {
         const p = runOne(id, input);
         if (p !== undefined) await p;
@@ -268,7 +261,7 @@ async function loop(): Promise<void> {
       const id = t[i] as number;
       if (!cancel.isEmpty) drainCancels();
       Atomics.store(progress, P_STARTED, id);
-      if (skipped(id)) reply(id, R_SKIPPED, undefined, performance.now());
+      if (skipped(id)) reply(id, R_SKIPPED, undefined);
       else {
         const p = runOne(id, t[i + 1]);
         if (p !== undefined) await p;

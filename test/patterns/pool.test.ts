@@ -3,6 +3,9 @@
 // backpressure, moved buffers.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { InvalidValueError, pool, PoolClosedError, WorkerExitError, type Pool, type TaskResult } from '../../src/index.js';
 import { guard, track, turn } from '../helpers.js';
 import { waitAsync, type Cmd } from './fixtures/pool-task.js';
@@ -186,6 +189,30 @@ for (const how of ['exit', 'uncaught'] as const) {
     await p.close();
   });
 }
+
+test('pool: a worker that dies in the middle of a batch: no task runs twice, none is lost', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'weft-pool-'));
+  const file = join(dir, 'ran.log');
+  try {
+    const p = make({ threads: 2, queue: 8 });
+    const N = 200;
+    const crash = 57;
+    const calls = Array.from({ length: N }, (_, x) => p.run(x === crash ? { op: 'exit', code: 9 } : { op: 'append', file, x }));
+    const settled = await guard(Promise.allSettled(calls), 30000, 'every call settled');
+    for (let x = 0; x < N; x++) {
+      const s = settled[x]!;
+      if (x === crash) {
+        assert.equal(s.status, 'rejected');
+        assert.ok((s as PromiseRejectedResult).reason instanceof WorkerExitError);
+      } else assert.deepEqual(s, { status: 'fulfilled', value: x });
+    }
+    const ran = readFileSync(file, 'utf8').trim().split('\n').map(Number).sort((a, b) => a - b);
+    assert.deepEqual(ran, Array.from({ length: N }, (_, x) => x).filter((x) => x !== crash), 'each task ran exactly once');
+    await p.close();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
 
 test('pool: a task module without the export fails the pool with PoolClosedError kind failed', async () => {
   const p = pool<number, number>(TASK, { threads: 2, name: 'missing' });
