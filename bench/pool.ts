@@ -14,7 +14,8 @@
  * task posted to the next worker in turn, its reply resolving its promise.
  *
  * Method: `rounds` rounds; in each, the libraries run in a fresh random
- * order, each with a new pool warmed up before timing; the median per
+ * order, each with a new pool warmed up (20,000 trivial and 20 1 ms tasks)
+ * before timing; the median per
  * library and case is reported, with ratios to weft computed from medians.
  *
  * Run: `npx tsc -p tsconfig.json && node --expose-gc dist/bench/pool.js`
@@ -53,7 +54,7 @@ interface Runner {
 const contenders: readonly Contender[] = [
   {
     name: 'weft',
-    note: 'pool(url, { threads: 2 }) defaults (queue 32 per worker); run(x)',
+    note: 'pool(url, { threads: 2 }) defaults (queue up to 128 per worker); run(x)',
     async start() {
       const inc = pool<number, number>(TASK, { threads: THREADS });
       const spin = pool<number, number>(TASK, { threads: THREADS, name: 'spin' });
@@ -191,8 +192,8 @@ export async function runPool(): Promise<PoolBenchResults> {
   for (let r = 0; r < rounds; r++) {
     for (const c of shuffle([...contenders])) {
       const runner = await c.start();
-      // Warm-up: threads started, code compiled.
-      await timed(Math.min(trivial, 5000), (i) => runner.inc(i));
+      // Warm-up, the same for every library: threads started, code compiled in every thread.
+      await timed(Math.min(trivial, 20_000), (i) => runner.inc(i));
       await timed(20, () => runner.spin(cpuMs));
       const t = await timed(trivial, (i) => runner.inc(i));
       const s = await timed(cpu, () => runner.spin(cpuMs));

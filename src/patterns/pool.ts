@@ -79,7 +79,11 @@ export type TaskFn<I, O> = (input: I, ctx: TaskContext) => O | PromiseLike<O>;
 export interface PoolOptions {
   /** Worker threads. Default: the number of cores (`os.availableParallelism()`). */
   readonly threads?: number;
-  /** Tasks each worker's queue holds besides the one it runs. Default 32. */
+  /**
+   * Most tasks a worker's queue holds besides the one it runs. Default 128.
+   * The pool keeps each queue about 10 ms of work deep (it measures each
+   * worker's time per task), so this caps only queues of very short tasks.
+   */
   readonly queue?: number;
   /** The task module's export to run. Default `'default'`. */
   readonly name?: string;
@@ -300,7 +304,7 @@ export class Pool<I, O> implements Parallel<TaskResult<O>>, AsyncDisposable {
   constructor(module: string | URL, options: PoolOptions = {}) {
     this.module = checkModule(module);
     this.threads = whole('threads', options.threads ?? Math.max(1, availableParallelism()), 1);
-    this.queueCap = whole('queue', options.queue ?? 32, 1);
+    this.queueCap = whole('queue', options.queue ?? 128, 1);
     this.abortGrace = whole('abortGrace', options.abortGrace ?? 100, 0);
     this.fanInLimit = whole('resultsCapacity', options.resultsCapacity ?? this.threads * (this.queueCap + 1), 1);
     const name = options.name ?? 'default';
@@ -510,7 +514,8 @@ export class Pool<I, O> implements Parallel<TaskResult<O>>, AsyncDisposable {
    */
   private room(w: PoolWorker): number {
     const per = w.perTask;
-    const depth = per <= 0 ? this.queueCap : Math.max(1, Math.min(this.queueCap, Math.ceil(TARGET_MS / per)));
+    // Not measured yet: a few, so that long tasks do not pile up on one worker before it is.
+    const depth = per <= 0 ? Math.min(this.queueCap, 8) : Math.max(1, Math.min(this.queueCap, Math.ceil(TARGET_MS / per)));
     return depth + 1 - w.outstanding.length;
   }
 
@@ -847,7 +852,10 @@ export class Pool<I, O> implements Parallel<TaskResult<O>>, AsyncDisposable {
   private onControl(m: ControlMsg): void {
     const w = this.workers[m[0]];
     if (w === undefined || !w.alive) return;
-    if (m[1] === C_READY) w.ready = true;
+    if (m[1] === C_READY) {
+      w.ready = true;
+      if (w.outstanding.length > 0) w.lastAt = performance.now(); // thread start-up is not task time
+    }
     else if (m[1] === C_OFF) w.off = true;
     else if (m[1] === C_ON) {
       w.off = false;

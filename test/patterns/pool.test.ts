@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { InvalidValueError, pool, PoolClosedError, WorkerExitError, type Pool, type TaskResult } from '../../src/index.js';
+import { bounded, InvalidValueError, pool, PoolClosedError, spawn, WorkerExitError, type Pool, type TaskResult } from '../../src/index.js';
 import { guard, track, turn } from '../helpers.js';
 import { waitAsync, type Cmd } from './fixtures/pool-task.js';
 
@@ -82,6 +82,31 @@ test('pool: fan-in: submitted results arrive on results, which ends after close'
   assert.deepEqual(values.sort((a, b) => a - b), Array.from({ length: N }, (_, x) => x).filter((x) => x % 50 !== 7).map((x) => x + 1));
   assert.deepEqual(errors.sort(), failing.map((x) => `no ${x}`).sort());
   assert.equal(p.pending, 0);
+});
+
+test('pool: a component takes the pool as a Parallel input and gets the results in its select', async () => {
+  const [jobs, jobsRx] = bounded<number>(4);
+  const work = make({ threads: 2 });
+  const c = spawn(
+    {
+      init: () => ({ sum: 0, results: 0 }),
+      accepts: (input, _s, ctx) => input !== 'jobs' || ctx.inputs.work.pending < 8, // bounded work in flight
+      async handle(s, msg, ctx) {
+        if (msg.input === 'jobs') await ctx.inputs.work.submit({ op: 'inc', x: msg.value });
+        else {
+          s.results++;
+          if (msg.value.ok) s.sum += msg.value.value as number;
+        }
+      },
+      cleanup: (s) => s,
+    },
+    { inputs: { jobs: jobsRx, work } },
+  );
+  for (let x = 0; x < 100; x++) await jobs.send(x);
+  jobs.close();
+  const exit = await guard(c.done, 30000, 'component');
+  assert.deepEqual(exit.result, { sum: 5050, results: 100 }); // Σ (x + 1), x < 100
+  await guard(work.close(), 10000, 'pool closed by the component');
 });
 
 test('pool: a task that throws rejects only its own call, with its name, message, stack and fields', async () => {
