@@ -56,15 +56,15 @@ export interface WireError {
 export function toWire(e: unknown, clonable: (v: unknown) => boolean): WireError {
   if (e instanceof Error) {
     const own: Record<string, unknown> = {};
-    let any = false;
+    let some = false;
     for (const k of Object.keys(e)) {
       const v = (e as unknown as Record<string, unknown>)[k];
       if (clonable(v)) {
         own[k] = v;
-        any = true;
+        some = true;
       }
     }
-    return { error: true, name: e.name, message: e.message, stack: e.stack, value: any ? own : undefined };
+    return { error: true, name: e.name, message: e.message, stack: e.stack, value: some ? own : undefined };
   }
   if (clonable(e)) return { error: false, value: e };
   return { error: true, name: 'Error', message: `the task threw a value that cannot cross threads: ${String(e)}` };

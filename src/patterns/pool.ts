@@ -299,6 +299,9 @@ export class Pool<I, O> implements Parallel<TaskResult<O>>, AsyncDisposable {
   private closing: Promise<void> | undefined;
   private drained: (() => void) | undefined;
   private readonly batch: ResultMsg[] = [];
+  private readonly polled: ResultMsg[] = [];
+  /** Tasks queued to `waiting` (counts bursts for pollAnswers). */
+  private burst = 0;
 
   /** @internal Use {@link pool}. */
   constructor(module: string | URL, options: PoolOptions = {}) {
@@ -499,7 +502,25 @@ export class Pool<I, O> implements Parallel<TaskResult<O>>, AsyncDisposable {
         if (r !== FULL_) return;
       }
     }
-    if (rec.state !== DONE) this.waiting.push(rec);
+    if (rec.state === DONE) return;
+    this.waiting.push(rec);
+    // A caller queueing many tasks in one synchronous loop never lets the
+    // answers loop run: look at the answers now and then, so that workers
+    // are refilled (and callers answered) during the burst, not after it.
+    if ((++this.burst & 63) === 0) this.pollAnswers();
+  }
+
+  /** Handles the answers already there, then refills the workers. */
+  private pollAnswers(): void {
+    const rx = this.answers;
+    if (rx.isClosed || rx.isEmpty) return;
+    const batch = this.polled;
+    rx.tryRecvMany(batch, 64);
+    this.drainControl();
+    const now = performance.now();
+    for (let i = 0; i < batch.length; i++) this.answer(batch[i]!, now);
+    batch.length = 0;
+    this.pump();
   }
 
   /** A fan-in task is admitted only while fewer than `resultsCapacity` results are in flight or unread. */
@@ -639,14 +660,14 @@ export class Pool<I, O> implements Parallel<TaskResult<O>>, AsyncDisposable {
       sent = offer(w, msg);
     } catch {
       // Some input cannot cross threads: send them one by one, failing only those.
-      let any = false;
+      let some = false;
       for (let i = 0; i < batch.length; i++) {
         if (this.sendOne(w, batch[i]!) === FULL_) {
-          if (!any) return false;
+          if (!some) return false;
           for (let j = batch.length - 1; j >= i; j--) this.waiting.unshift(batch[j]!);
           return true;
         }
-        any = true;
+        some = true;
       }
       return true;
     }
