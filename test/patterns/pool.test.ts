@@ -291,6 +291,12 @@ test('pool: close() finishes queued work first, then refuses new tasks', async (
   assert.equal(p.pending, 0);
 });
 
+test('pool: close() also stops a thread whose task module keeps it alive', async () => {
+  const p = make({ threads: 1 });
+  assert.equal(await p.run({ op: 'keepAlive' }), 'kept');
+  await guard(p.close(), 20000, 'close with a live timer in the worker');
+});
+
 test('pool: terminate() stops at once: running, queued and waiting tasks reject with PoolClosedError terminated', async () => {
   const p = make({ threads: 1, queue: 1 });
   const g = gate();
@@ -351,6 +357,10 @@ test('pool: backpressure: submit waits while every queue is full; memory stays b
   await turn();
   assert.equal(next.settled, false, 'no room: submit waits');
   assert.equal(p.inFlight, threads * (queue + 1));
+  const aborted = new AbortController();
+  const dropped = track(p.submit({ op: 'inc', x: -1 }, { signal: aborted.signal }));
+  aborted.abort('no longer wanted');
+  await assert.rejects(dropped.promise, (r: unknown) => r === 'no longer wanted'); // never admitted: no result for it
   open(g);
   await guard(next.promise, 10000, 'submit after room');
   await Promise.all(blockers);
