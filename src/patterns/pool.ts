@@ -905,7 +905,6 @@ export class Pool<I, O> implements Parallel<TaskResult<O>>, AsyncDisposable {
         rec.worker = undefined;
         rec.id = this.nextId++;
         retry.push(rec); // a fan-in one keeps its place among the admitted
-
       } else {
         this.finish(rec, false, new WorkerExitError(code, ran, w.slot, w.killed ?? w.error));
       }
