@@ -1,8 +1,8 @@
 /**
  * Runs the benchmark suites, prints their tables and writes their JSON to
  * `bench/results/` (one file per suite): in-thread channels, the log writer,
- * cross-thread channels, remote channels (select with
- * WEFT_BENCH_SUITES=inthread,log,threads,remote).
+ * cross-thread channels, the worker pool, remote channels (select with
+ * WEFT_BENCH_SUITES=inthread,log,threads,pool,remote).
  *
  * Run: `npm run bench` (or `npx tsc -p tsconfig.json && node --expose-gc dist/bench/run.js`).
  * Environment: see bench/inthread.ts and bench/threads.ts (WEFT_BENCH_N for quick runs, …).
@@ -37,6 +37,13 @@ const suites: readonly Suite[] = [
     name: 'threads',
     async run() {
       await runThreads();
+    },
+  },
+  {
+    name: 'pool',
+    async run() {
+      const mod = (await import(new URL('./pool.js', import.meta.url).href)) as { runPool(): Promise<unknown> };
+      await mod.runPool();
     },
   },
   {

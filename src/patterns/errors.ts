@@ -82,3 +82,74 @@ export class CallTimeoutError<T = unknown> extends WeftError {
     this.value = value;
   }
 }
+
+/**
+ * Why a pool refused or dropped a task: it was `close()`d (`'closed'`: no
+ * new tasks), `terminate()`d (`'terminated'`: tasks not yet answered are
+ * dropped), or its workers could not start (`'failed'`: the task module did
+ * not load; `.cause` says why). `.value` holds the input when the task
+ * never reached a worker.
+ *
+ * @example
+ * ```ts
+ * import { pool, PoolClosedError } from 'weft';
+ * const p = pool<number, number>(new URL('./square.js', import.meta.url), { threads: 1 });
+ * await p.close();
+ * try { await p.run(3); }
+ * catch (e) { if (e instanceof PoolClosedError) console.log(e.kind, e.value); } // 'closed' 3
+ * ```
+ */
+export class PoolClosedError<T = unknown> extends WeftError {
+  readonly kind: 'closed' | 'terminated' | 'failed';
+  /** The task's input, when it never reached a worker. */
+  readonly value: T | undefined;
+  constructor(kind: 'closed' | 'terminated' | 'failed', value?: T, cause?: unknown) {
+    super(
+      kind === 'closed'
+        ? 'pool: closed; it takes no new tasks (the input is in error.value)'
+        : kind === 'terminated'
+          ? 'pool: terminated before this task was answered'
+          : `pool: its worker threads could not start${cause instanceof Error ? `: ${cause.message}` : ''}; check the task module (the cause is in error.cause)`,
+      cause === undefined ? undefined : { cause },
+    );
+    this.kind = kind;
+    this.value = value;
+  }
+}
+
+/**
+ * The worker thread running a task exited before answering: it crashed
+ * (an uncaught error or `process.exit` in task code), ran out of memory,
+ * or was replaced after ignoring a cancellation. The pool starts a new
+ * worker in its place; tasks that were only queued to it move to other
+ * workers and do not see this error. `started` is false for a task that
+ * never ran but could not be moved (its input had been transferred).
+ *
+ * @example
+ * ```ts
+ * import { pool, WorkerExitError } from 'weft';
+ * const p = pool<number, number>(new URL('./crashy.js', import.meta.url), { threads: 1 });
+ * try { await p.run(0); }
+ * catch (e) { if (e instanceof WorkerExitError) console.log(e.exitCode, e.workerId); }
+ * await p.close();
+ * ```
+ */
+export class WorkerExitError extends WeftError {
+  /** The thread's exit code. */
+  readonly exitCode: number;
+  /** Whether the task had started (it may have partly run). */
+  readonly started: boolean;
+  /** Slot of the worker in the pool. */
+  readonly workerId: number;
+  constructor(exitCode: number, started: boolean, workerId: number, cause?: unknown) {
+    super(
+      `pool: worker ${workerId} exited (code ${exitCode}) ${started ? 'while running this task; it may have partly run' : 'before running this task'}; ` +
+        'a new worker took its place' +
+        (cause instanceof Error ? ` (${cause.message})` : typeof cause === 'string' ? ` (${cause})` : ''),
+      cause === undefined ? undefined : { cause },
+    );
+    this.exitCode = exitCode;
+    this.started = started;
+    this.workerId = workerId;
+  }
+}

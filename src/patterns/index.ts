@@ -1,6 +1,6 @@
 /**
  * Patterns built from weft's channels: the component loop, request/reply
- * and actors, and pipelines. This is the in-thread half; worker-thread
+ * and actors, pipelines, and the worker pool. This is the in-thread half; worker-thread
  * variants plug into the same shapes (a `Parallel` input, a component body
  * loaded from a module, a stage's reserved `parallelism`/`workers`).
  *
@@ -46,4 +46,6 @@ export {
 export { pipeline, type PipelineOptions, type StageLike } from './pipeline.js';
 export { stage, Stage, type StageFn, type StageOptions } from './stage.js';
 export type { Source, Sink, SinkFn, EndpointSink, ReadableStreamLike, WritableStreamLike, NodeWritableLike } from './ends.js';
-export { ActorGoneError, CallTimeoutError, type ActorGoneErrorKind } from './errors.js';
+export { pool, Pool, type PoolOptions, type RunOptions, type TaskContext, type TaskFn } from './pool.js';
+export { move } from './pool-wire.js';
+export { ActorGoneError, CallTimeoutError, PoolClosedError, WorkerExitError, type ActorGoneErrorKind } from './errors.js';

@@ -1,0 +1,280 @@
+/**
+ * The worker side of a pool: the entry each pool thread runs. It loads the
+ * task module, then loops: take the next task from its own queue, run the
+ * task function, send the result on the pool's shared results channel.
+ *
+ * One task at a time, in queue order: the pool relies on it to know which
+ * task a worker is running (the oldest it has not answered).
+ *
+ * @internal
+ */
+import { receiveMessageOnPort, workerData, type MessagePort, type TransferListItem } from 'node:worker_threads';
+import type { Receiver } from '../channel/receiver.js';
+import type { Sender } from '../channel/sender.js';
+import { InvalidValueError, RecvError, TryRecvError } from '../channel/errors.js';
+import { workerHandles } from '../shared/index.js';
+import { C_OFF, C_ON, C_READY, P_STARTED, R_MOVED, R_OK, R_SKIPPED, R_THREW, isMoved, toWire, type ControlMsg, type ResultMsg, type TaskMsg } from './pool-wire.js';
+import type { TaskContext, TaskFn } from './pool.js';
+
+interface Data {
+  readonly module: string;
+  readonly name: string;
+  readonly slot: number;
+  readonly port: MessagePort;
+  /** [P_STARTED]: the id of the task this worker started last (read by the pool after a crash). */
+  readonly progress: Int32Array;
+}
+
+const data = workerData as Data;
+const { tasks, results, control, cancel } = workerHandles<{
+  tasks: Receiver<TaskMsg>;
+  results: Sender<ResultMsg>;
+  control: Sender<ControlMsg>;
+  cancel: Receiver<number>;
+}>();
+const slot = data.slot;
+const port = data.port;
+const progress = data.progress;
+
+const mod = (await import(data.module)) as Record<string, unknown>;
+const found = mod[data.name];
+if (typeof found !== 'function') {
+  throw new TypeError(
+    `pool: the task module ${data.module} has no exported function named "${data.name}" ` +
+      `(export one, e.g. \`export default function task(input) { ... }\`, or pass its name as the pool's \`name\` option)`,
+  );
+}
+const fn = found as TaskFn<unknown, unknown>;
+
+/** Ids of queued tasks the pool cancelled: skipped when they come up. */
+const skip = new Set<number>();
+let current: Context | undefined;
+
+class Context implements TaskContext {
+  private ac: AbortController | undefined;
+  private aborted = false;
+  constructor(readonly id: number) {}
+  get workerId(): number {
+    return slot;
+  }
+  get signal(): AbortSignal {
+    if (this.ac === undefined) {
+      this.ac = new AbortController();
+      if (this.aborted) this.ac.abort(cancelled());
+    }
+    return this.ac.signal;
+  }
+  abort(): void {
+    if (this.aborted) return;
+    this.aborted = true;
+    this.ac?.abort(cancelled());
+  }
+  takeOff(): void {
+    takeOff();
+  }
+  putBack(): void {
+    putBack();
+  }
+}
+
+function cancelled(): Error {
+  const e = new Error('the pool cancelled this task (its caller aborted)');
+  e.name = 'AbortError';
+  return e;
+}
+
+function takeOff(): void {
+  if (!control.isClosed) control.offer([slot, C_OFF]);
+}
+
+function putBack(): void {
+  if (!control.isClosed) control.offer([slot, C_ON]);
+}
+
+function noteCancel(id: number): void {
+  if (current !== undefined && current.id === id) current.abort();
+  else skip.add(id);
+}
+
+function drainCancels(): void {
+  for (let id = cancel.poll(-1); id !== -1; id = cancel.poll(-1)) noteCancel(id);
+}
+
+function clonable(v: unknown): boolean {
+  try {
+    structuredClone(v);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The input of task `id`, moved through the port (posted before the task
+ * was queued). Older messages on the port belong to tasks that never got
+ * queued: dropped.
+ */
+function takeFromPort(id: number): unknown {
+  for (let i = 0; ; i++) {
+    const m = receiveMessageOnPort(port) as { message: { id: number; input: unknown } } | undefined;
+    if (m !== undefined) {
+      if (m.message.id === id) return m.message.input;
+      continue;
+    }
+    if (i > 1000) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1); // not expected: posted first
+  }
+}
+
+/** Waits for an async task while listening for its cancellation. */
+async function watch(p: PromiseLike<unknown>): Promise<unknown> {
+  const stop = new AbortController();
+  void (async () => {
+    for (;;) {
+      let id: number;
+      try {
+        id = await cancel.recv({ signal: stop.signal });
+      } catch {
+        return;
+      }
+      noteCancel(id);
+    }
+  })();
+  try {
+    return await p;
+  } finally {
+    stop.abort();
+  }
+}
+
+/**
+ * Results not sent yet: `[slot, id, status, payload, ...]`. Each result is
+ * sent as soon as its task ends (flush after every task): a result held back
+ * to batch would be late behind a long next task, and lost if that task
+ * crashed the thread — its caller would see a crash for a task that succeeded.
+ */
+let out: ResultMsg = [slot];
+
+function reply(id: number, status: number, value: unknown): void {
+  if (status === R_OK && isMoved(value)) {
+    // The port is read in the same order as the results: post now, answer in order.
+    port.postMessage(value.value, value.transfer as TransferListItem[]);
+    out.push(id, R_MOVED, undefined);
+  } else out.push(id, status, value);
+  flush();
+}
+
+function flush(): void {
+  if (out.length === 1) return;
+  const msg = out;
+  out = [slot];
+  try {
+    results.sendSync(msg);
+  } catch (e) {
+    if (!(e instanceof InvalidValueError)) throw e;
+    // One of them cannot cross threads: send them one by one, that one as an error.
+    for (let i = 1; i < msg.length; i += 3) {
+      const one = [slot, msg[i], msg[i + 1], msg[i + 2]];
+      try {
+        results.sendSync(one);
+      } catch (e2) {
+        if (!(e2 instanceof InvalidValueError)) throw e2;
+        const why = new TypeError(`pool: the task's ${msg[i + 1] === R_OK ? 'result' : 'error'} cannot be sent back to the pool: ${e2.message}`);
+        results.sendSync([slot, msg[i], R_THREW, toWire(why, clonable)]);
+      }
+    }
+  }
+}
+
+/** Runs one task; returns a promise only when the task is async (sync tasks never yield). */
+function runOne(id: number, input: unknown): Promise<void> | undefined {
+  const ctx = new Context(id);
+  current = ctx;
+  let value: unknown;
+  try {
+    value = fn(input, ctx);
+  } catch (e) {
+    current = undefined;
+    reply(id, R_THREW, toWire(e, clonable));
+    return undefined;
+  }
+  if (typeof value === 'object' && value !== null && typeof (value as PromiseLike<unknown>).then === 'function') {
+    return finishAsync(id, value as PromiseLike<unknown>);
+  }
+  current = undefined;
+  reply(id, R_OK, value);
+  return undefined;
+}
+
+async function finishAsync(id: number, p: PromiseLike<unknown>): Promise<void> {
+  let status = R_OK;
+  let value: unknown;
+  try {
+    value = await watch(p);
+  } catch (e) {
+    status = R_THREW;
+    value = toWire(e, clonable);
+  }
+  current = undefined;
+  reply(id, status, value);
+}
+
+/** Skips a task the pool cancelled before it started. */
+function skipped(id: number): boolean {
+  if (skip.size === 0) return false;
+  const yes = skip.has(id);
+  for (const s of skip) if (s <= id) skip.delete(s);
+  return yes;
+}
+
+async function loop(): Promise<void> {
+  control.offer([slot, C_READY]);
+  for (;;) {
+    let t: TaskMsg | undefined;
+    try {
+      t = tasks.poll(undefined);
+      if (t === undefined) {
+        flush();
+        t = await tasks.recv();
+      }
+    } catch (e) {
+      // Every Sender closed and the queue drained: the pool is shutting down.
+      if (e instanceof RecvError || (e instanceof TryRecvError && e.kind === 'disconnected')) {
+        flush();
+        return;
+      }
+      throw e;
+    }
+    if (t.length === 1) {
+      // One task whose input was moved through the port.
+      const id = t[0] as number;
+      if (!cancel.isEmpty) drainCancels();
+      const input = takeFromPort(id);
+      Atomics.store(progress, P_STARTED, id);
+      if (skipped(id)) reply(id, R_SKIPPED, undefined);
+      else {
+        const p = runOne(id, input);
+        if (p !== undefined) await p;
+      }
+      continue;
+    }
+    for (let i = 0; i < t.length; i += 2) {
+      const id = t[i] as number;
+      if (!cancel.isEmpty) drainCancels();
+      Atomics.store(progress, P_STARTED, id);
+      if (skipped(id)) reply(id, R_SKIPPED, undefined);
+      else {
+        const p = runOne(id, t[i + 1]);
+        if (p !== undefined) await p;
+      }
+    }
+    flush();
+    t = undefined;
+  }
+}
+
+await loop();
+tasks.close();
+cancel.close();
+results.close();
+control.close();
+port.close();
