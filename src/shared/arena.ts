@@ -316,6 +316,19 @@ export class Arena {
     }
   }
 
+  /**
+   * Takes the lock at `idx` even on the main thread (spinning there): for
+   * the allocator and the tables, whose critical sections are a few stores,
+   * and whose callers have no "try again later".
+   */
+  lockHard(idx: number): number {
+    for (;;) {
+      const g = this.lock(idx);
+      if (g >= 0) return g;
+      this.busy = false;
+    }
+  }
+
   unlock(idx: number): void {
     const prev = Atomics.exchange(this.i32, idx, 0);
     if ((prev & CONTENDED) !== 0) Atomics.notify(this.i32, idx);
@@ -329,7 +342,7 @@ export class Arena {
   alloc(n: number): number {
     const c = classFor(n + BLOCK_HEADER);
     const size = classSize(c);
-    if (this.lock(A_LOCK) < 0) return 0;
+    this.lockHard(A_LOCK);
     try {
       const h = this.i32;
       let b = h[A_FREE + c]!;
@@ -384,10 +397,7 @@ export class Arena {
     if (!this.isBlock(b)) throw new RangeError(`weft: free of a bad block offset ${b} (corrupted reference)`);
     const w = (b - BLOCK_HEADER) >> 2;
     const c = this.i32[w + B_CLASS]! & 0xff;
-    if (this.lock(A_LOCK) < 0) {
-      // The main thread could not take the lock now: leak this block rather than block.
-      return;
-    }
+    this.lockHard(A_LOCK);
     try {
       const h = this.i32;
       h[w + B_STATE] = 2;
@@ -410,7 +420,7 @@ export class Arena {
 
   /** Takes a free channel slot for a header at `offset`; returns [slot, serial] packed, or -1. */
   addChannel(offset: number): { slot: number; serial: number } | undefined {
-    if (this.lock(A_LOCK) < 0) return undefined;
+    this.lockHard(A_LOCK);
     try {
       const h = this.i32;
       const hint = h[A_CHANNEL_HINT]!;

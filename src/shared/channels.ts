@@ -12,7 +12,7 @@ import { KIND_BOUNDED, KIND_RENDEZVOUS, KIND_UNBOUNDED, SharedCore, type SharedC
 /**
  * A channel in shared memory with room for `capacity` messages, usable from
  * any thread: hand its Sender or Receiver to workers (see `transfer`,
- * `spawn`, or send a handle inside a message). `sharedBounded(0)` is a
+ * `spawnWorker`, or send a handle inside a message). `sharedBounded(0)` is a
  * rendezvous channel. Same API as `bounded`, plus blocking methods inside
  * workers (`sendSync`, `recvSync`, `selectSync`, ...).
  *
@@ -23,9 +23,9 @@ import { KIND_BOUNDED, KIND_RENDEZVOUS, KIND_UNBOUNDED, SharedCore, type SharedC
  * @param capacity a whole number from 0 to 2^31 - 1
  * @example
  * ```ts
- * import { sharedBounded, spawn } from 'weft/shared';
+ * import { sharedBounded, spawnWorker } from 'weft';
  * const [tx, rx] = sharedBounded<{ id: number }>(1024);
- * const worker = spawn(new URL('./worker.js', import.meta.url), { handles: { rx } });
+ * const worker = spawnWorker(new URL('./worker.js', import.meta.url), { handles: { rx } });
  * await tx.send({ id: 1 });
  * ```
  */
@@ -72,8 +72,14 @@ export interface ChannelStats {
   ringBytes: number;
   /** Bytes of shared memory the channel uses now (rings and out-of-line messages). */
   bytes: number;
+  /** Sender handles open now, in every thread (tokens and handles in messages included). */
   senders: number;
+  /** Receiver handles open now, in every thread. */
   receivers: number;
+  /** Threads with a send (or select send case) waiting for room now. */
+  waitingSenders: number;
+  /** Threads with a receive (or select receive case) waiting for a message now. */
+  waitingReceivers: number;
 }
 
 /**

@@ -121,6 +121,22 @@ export function discard(token: HandleToken | unknown): void {
   if (off !== 0) releaseShared(ctx.arena, off >> 2, t.side, 1);
 }
 
+/**
+ * Gives back the count of a token nobody revived (true), or does nothing if
+ * it was revived or discarded already (false). Used when the thread a token
+ * was meant for died before reviving it.
+ *
+ * @internal
+ */
+export function discardUnclaimed(token: HandleToken): boolean {
+  const ctx = contextFor(token.arena);
+  const claim = ctx.arena.claimTicket(token.ticket, token.serial);
+  if (claim === undefined) return false;
+  const off = ctx.arena.channelOffset(claim.chSlot, claim.chSerial);
+  if (off !== 0) releaseShared(ctx.arena, off >> 2, token.side, 1);
+  return true;
+}
+
 /** True when `v` looks like a handle token (does not check that it is still valid). */
 export function isHandleToken(v: unknown): v is HandleToken {
   const t = v as Partial<HandleToken> | null;
