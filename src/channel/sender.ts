@@ -235,7 +235,7 @@ export class Sender<T> extends Handle<T> {
    * @example
    * ```ts
    * // in a worker
-   * import { reviveSender } from 'weft/shared';
+   * import { reviveSender } from 'weft';
    * const tx = reviveSender<number>(token);
    * tx.sendSync(42);
    * ```

@@ -54,7 +54,18 @@ import { found, hostHooks, type DecodedRef, type HandleRef } from './hooks.js';
 import { Sender } from '../channel/sender.js';
 import { Receiver } from '../channel/receiver.js';
 
-/** Options of the shared channel constructors. */
+/**
+ * Options of {@link sharedBounded} and {@link sharedUnbounded}.
+ *
+ * @example
+ * ```ts
+ * import { sharedBounded, sharedUnbounded } from 'weft';
+ * // Room for 1024 messages of about 1 KiB inline; refuse anything above 1 MiB.
+ * const [tx, rx] = sharedBounded<Uint8Array>(1024, { ringBytes: 1 << 20, maxMessageBytes: 1 << 20 });
+ * // Grows up to 16 MiB, then sends wait for room.
+ * const [utx, urx] = sharedUnbounded<string>({ maxBytes: 16 << 20 });
+ * ```
+ */
 export interface SharedChannelOptions {
   /**
    * Bytes of the ring that holds messages inline. Default: about 128 bytes
