@@ -200,8 +200,14 @@ function forever(): void {
     Atomics.notify(progress, 0);
   };
   post('ready');
+  const endAfter = job.endAfter as number | undefined;
   let i = 0;
   for (;;) {
+    if (endAfter !== undefined && Atomics.load(progress, 0) >= endAfter) {
+      // Dies without closing anything, in the middle of its loop.
+      if (job.end === 'throw') throw new Error('worker failure (on purpose)');
+      process.exit(3);
+    }
     if (op === 'send') {
       (hs.tx as Sender<unknown>).sendSync({ i, pad: 'p'.repeat(i % 300) });
       i++;
