@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { RecvError, SendError, type Receiver, type Sender } from '../../src/index.js';
-import { channelStats, sharedBounded, sharedUnbounded } from '../../src/shared/index.js';
+import { channelStats, sharedBounded, sharedStats, sharedUnbounded } from '../../src/shared/index.js';
 import { guard } from '../helpers.js';
 import { agent, checkDelivery, until } from './helpers.js';
 
@@ -232,4 +232,28 @@ test('ping-pong worker ↔ worker (blocking) and main ↔ worker (async)', async
   pingTx.close();
   pongRx.close();
   await w.exited;
+});
+
+test('channels made and dropped in four threads at once: memory is reused and no two channels overlap', async () => {
+  const before = sharedStats();
+  const workers = [1, 2, 3].map((seed) => agent('churn', {}, { n: 150, seed }));
+  // The main thread churns too, with async operations.
+  for (let r = 0; r < 150; r++) {
+    const [tx, rx] = r % 2 === 0 ? sharedBounded<Uint8Array>(4, { ringBytes: 256 + ((r * 97) % 4096) }) : sharedUnbounded<Uint8Array>({ ringBytes: 256 });
+    for (let k = 0; k < 6; k++) {
+      const v = new Uint8Array((r * 31 + k * 500) % 3000).fill((r + k) & 255);
+      await tx.send(v);
+      const got = await rx.recv();
+      assert.ok(got.length === v.length && got.every((x) => x === ((r + k) & 255)), `main round ${r}: whole`);
+    }
+    tx.close();
+    rx.close();
+  }
+  const done = await guard(Promise.all(workers.map((w) => w.message<{ churned: number }>('churned'))), 60000, 'churning workers');
+  assert.deepEqual(done.map((d) => d.churned), [150, 150, 150]);
+  await Promise.all(workers.map((w) => w.exited));
+  assert.equal(sharedStats().channels, before.channels, 'every channel made here was freed');
+  // Frees the main thread had to postpone land within a few ms.
+  await until(() => sharedStats().bytesInUse === before.bytesInUse, 'the memory to be back on the free lists');
+  assert.ok(sharedStats().arenaBytes < before.arenaBytes + (2 << 20), 'freed memory was reused instead of growing the arena');
 });

@@ -228,7 +228,26 @@ function forever(): void {
   }
 }
 
-const roles: Record<string, () => unknown> = { produce, consume, selectConsume, server, middle, pong, forever };
+/** Makes, uses and drops channels in a loop (allocator under contention); posts how many it checked. */
+async function churn(): Promise<void> {
+  const { sharedBounded, sharedUnbounded } = await import('../../../src/shared/index.js');
+  const rounds = job.n ?? 200;
+  const rand = rng(job.seed ?? 5);
+  for (let r = 0; r < rounds; r++) {
+    const [tx, rx] = rand() < 0.5 ? sharedBounded<Uint8Array>(4, { ringBytes: 256 + Math.floor(rand() * 4096) }) : sharedUnbounded<Uint8Array>({ ringBytes: 256 });
+    for (let k = 0; k < 6; k++) {
+      const v = new Uint8Array(Math.floor(rand() * 3000)).fill((r + k) & 255);
+      tx.sendSync(v);
+      const got = rx.recvSync();
+      if (got.length !== v.length || !got.every((x) => x === ((r + k) & 255))) throw new Error(`round ${r}: corrupted message`);
+    }
+    tx.close();
+    rx.close();
+  }
+  post({ churned: rounds });
+}
+
+const roles: Record<string, () => unknown> = { produce, consume, selectConsume, server, middle, pong, forever, churn };
 const run = roles[job.role];
 if (run === undefined) throw new Error(`unknown role ${job.role}`);
 await run();
