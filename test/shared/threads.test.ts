@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { RecvError, SendError, type Receiver, type Sender } from '../../src/index.js';
-import { channelStats, sharedBounded, sharedStats, sharedUnbounded } from '../../src/shared/index.js';
+import { channelStats, sharedBounded, sharedStats, sharedUnbounded, spawnWorker } from '../../src/shared/index.js';
 import { guard } from '../helpers.js';
 import { agent, checkDelivery, until } from './helpers.js';
 
@@ -256,4 +256,27 @@ test('channels made and dropped in four threads at once: memory is reused and no
   // Frees the main thread had to postpone land within a few ms.
   await until(() => sharedStats().bytesInUse === before.bytesInUse, 'the memory to be back on the free lists');
   assert.ok(sharedStats().arenaBytes < before.arenaBytes + (2 << 20), 'freed memory was reused instead of growing the arena');
+});
+
+test('messages far larger than the ring cross threads whole, both ways; stats show depth, waiting threads and memory', async () => {
+  const [inTx, inRx] = sharedBounded<unknown>(2, { ringBytes: 4096 });
+  const [outTx, outRx] = sharedBounded<unknown>(2, { ringBytes: 4096 });
+  const w = spawnWorker(new URL('./workers/echo.js', import.meta.url), { handles: { input: inRx, output: outTx }, workerData: { mode: 'sync' } });
+  // The worker parks in recvSync: one waiting receiver, nothing buffered.
+  await until(() => channelStats(inTx).waitingReceivers === 1, 'the worker to wait');
+  assert.equal(channelStats(inTx).len, 0);
+  const base = channelStats(outRx).bytes;
+  for (const size of [5000, 1 << 20, 8 << 20]) {
+    const v = new Float64Array(size / 8).map((_, i) => i * 0.5);
+    await inTx.send({ size, v });
+    // Echoed and buffered, not yet received: its out-of-line block counts in the channel's memory.
+    await until(() => channelStats(outRx).len === 1, 'the echo');
+    assert.ok(channelStats(outRx).bytes >= base + size);
+    assert.deepEqual(await outRx.recv(), { size, v });
+    assert.equal(channelStats(outRx).bytes, base, 'given back once received');
+  }
+  inTx.close();
+  await assert.rejects(outRx.recv(), RecvError);
+  outRx.close();
+  await new Promise((r) => w.once('exit', r));
 });
