@@ -252,6 +252,8 @@ export function setDeathHandler(fn: (ctx: ThreadContext, slot: number) => void):
  * thread knows, and releases their handles.
  */
 export function nodeThreadExited(id: number): void {
+  // A thread that never used weft itself may still have started workers that did.
+  if (others.size === 0 && inheritedArena() !== undefined) context();
   for (const ctx of others.values()) {
     for (const slot of ctx.arena.slotsOfNodeThread(id)) onDeath?.(ctx, slot);
   }
