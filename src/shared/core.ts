@@ -347,10 +347,37 @@ export class SharedCore<T> implements ChannelCore<T> {
     const n = this.encode(value);
     const seq = this.commit(n, this.kind === KIND_RENDEZVOUS);
     if (seq > 0) {
+      if (this.kind === KIND_RENDEZVOUS) return this.awaitTake(seq);
       this.moved();
       return SENT;
     }
     return seq === 0 ? FULL : DISCONNECTED;
+  }
+
+  /**
+   * Rendezvous try-send: the value is in the slot and a receiver was
+   * waiting. The send counts only once a receiver took it, so wait a few
+   * microseconds for the take, then take the value back (FULL). Reporting
+   * success earlier would lose the value if that receiver chose another
+   * select case, or died, before taking it.
+   */
+  private awaitTake(seq: number): TrySendStatus {
+    const h = this.a.i32;
+    const hw = this.hw;
+    for (let i = 0; i < 1000; i++) {
+      if (((Atomics.load(h, hw + DEQ) - seq) | 0) > 0) break;
+    }
+    const handles = found.map((r) => r.handle);
+    found.length = 0;
+    if (((Atomics.load(h, hw + DEQ) - seq) | 0) > 0) {
+      // Gone from the slot: taken by a receiver, or dropped by the last one leaving.
+      if (this.dropped(seq)) return DISCONNECTED;
+      closeAll(handles);
+      return SENT;
+    }
+    // Not taken yet: take it back (false: a receiver took it meanwhile; retractSeq closed the moved handles).
+    if (this.retractSeq(seq, handles)) return Atomics.load(h, hw + C_RECEIVERS) <= 0 ? DISCONNECTED : FULL;
+    return SENT;
   }
 
   /** Encodes `value` into the thread's encoder; returns its length. Refusals throw InvalidValueError. */

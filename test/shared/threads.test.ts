@@ -280,3 +280,45 @@ test('messages far larger than the ring cross threads whole, both ways; stats sh
   outRx.close();
   await new Promise((r) => w.once('exit', r));
 });
+
+test('rendezvous: a send whose receiver leaves before taking the value fails, it never reports success', async () => {
+  for (let round = 0; round < 6; round++) {
+    // Main thread sends (async); the only receiver, in a worker, takes k values then exits.
+    const k = 3 + round;
+    const [tx, rx] = sharedBounded<number>(0);
+    const cell = new SharedArrayBuffer(4);
+    const a = agent('forever', { rx }, { op: 'recv', progress: cell, endAfter: k, end: 'exit' });
+    let completed = 0;
+    const e = await guard(
+      (async () => {
+        for (let i = 0; ; i++) {
+          try {
+            await tx.send(i);
+          } catch (err) {
+            return err;
+          }
+          completed++;
+        }
+      })(),
+      10000,
+      'sending to a receiver that leaves',
+    );
+    assert.ok(e instanceof SendError, String(e));
+    assert.equal(completed, k, 'exactly the values taken count as sent');
+    assert.equal(Atomics.load(new Int32Array(cell), 0), k);
+    assert.equal((e as SendError<number>).value, k);
+    tx.close();
+    await a.exited;
+    // A worker blocked in sendSync; the main thread takes k values, then closes its receiver.
+    const [tx2, rx2] = sharedBounded<unknown>(0);
+    const cell2 = new SharedArrayBuffer(4);
+    const p = agent('forever', { tx: tx2 }, { op: 'send', progress: cell2 });
+    for (let i = 0; i < k; i++) assert.equal(((await rx2.recv()) as { i: number }).i, i);
+    // Its next offer is in the slot or about to be: closing must fail that send.
+    await until(() => channelStats(rx2).waitingSenders > 0 || rx2.len > 0 || Atomics.load(new Int32Array(cell2), 0) > k, 'the next offer');
+    rx2.close();
+    const code = await guard(p.exited, 10000, 'the blocked worker sender');
+    assert.notEqual(code, 0, 'its sendSync threw SendError');
+    assert.equal(Atomics.load(new Int32Array(cell2), 0), k, 'only the taken values count as sent');
+  }
+});
