@@ -532,6 +532,15 @@ export class Arena {
     throw new RangeError(`weft: more than ${this.maxTickets} transfer tokens in flight (revive or discard them)`);
   }
 
+  /** Reads a ticket without claiming it (undefined if invalid or already claimed). */
+  peekTicket(index: number, serial: number): { chSlot: number; chSerial: number; side: number } | undefined {
+    if (!(Number.isInteger(index) && index >= 0 && index < this.maxTickets) || !(Number.isInteger(serial) && serial > 0)) return undefined;
+    const h = this.i32;
+    const at = this.tickets + index * 4;
+    if (Atomics.load(h, at) !== serial) return undefined;
+    return { chSlot: h[at + 1]!, chSerial: h[at + 2]!, side: h[at + 3]! };
+  }
+
   /** Claims a ticket (once): returns its channel slot, serial and side, or undefined if invalid or already claimed. */
   claimTicket(index: number, serial: number): { chSlot: number; chSerial: number; side: number } | undefined {
     if (!(Number.isInteger(index) && index >= 0 && index < this.maxTickets) || !(Number.isInteger(serial) && serial > 0)) return undefined;

@@ -99,11 +99,16 @@ function check(token: unknown): HandleToken {
 export function revive<T>(token: HandleToken | unknown): Sender<T> | Receiver<T> {
   const t = check(token);
   const ctx = contextFor(t.arena);
+  const gone = 'revive: this token was already revived or discarded, or is forged or corrupted';
+  // Everything that can fail or take time happens before the claim, so that
+  // claiming the count and recording it as this thread's are back to back
+  // (a thread terminated between the two would leak the count).
+  const ticket = ctx.arena.peekTicket(t.ticket, t.serial);
+  if (ticket === undefined) throw new TypeError(gone);
+  if (ticket.side !== (t.side === 'send' ? 0 : 1)) throw new TypeError('revive: corrupted token (side does not match its ticket)');
+  const core = SharedCore.lookup<T>(ctx, ticket.chSlot, ticket.chSerial);
   const claim = ctx.arena.claimTicket(t.ticket, t.serial);
-  if (claim === undefined) throw new TypeError('revive: this token was already revived or discarded, or is forged or corrupted');
-  const want = t.side === 'send' ? 0 : 1;
-  if (claim.side !== want) throw new TypeError('revive: corrupted token (side does not match its ticket)');
-  const core = SharedCore.lookup<T>(ctx, claim.chSlot, claim.chSerial);
+  if (claim === undefined) throw new TypeError(gone);
   core.adopt(t.side);
   return t.side === 'send' ? new Sender<T>(core, revive) : new Receiver<T>(core, revive);
 }
