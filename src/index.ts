@@ -1,6 +1,8 @@
 /**
  * weft: typed channels for TypeScript with the semantics of Rust's
- * crossbeam-channel. Share your Sender, keep your Receiver.
+ * crossbeam-channel. Share your Sender, keep your Receiver. The same
+ * channels work across worker threads when made with `sharedBounded` /
+ * `sharedUnbounded` (shared memory; see docs/SHARED.md).
  *
  * @example
  * ```ts
@@ -13,3 +15,28 @@
  */
 export * from './channel/index.js';
 export * from './patterns/index.js';
+export {
+  sharedBounded,
+  sharedUnbounded,
+  isShared,
+  channelStats,
+  sharedStats,
+  type ChannelStats,
+  type SharedStats,
+  type SharedChannelOptions,
+  transfer,
+  revive,
+  reviveSender,
+  reviveReceiver,
+  discard,
+  isHandleToken,
+  type HandleToken,
+  spawnWorker,
+  workerHandles,
+  type SpawnWorkerOptions,
+  type HandleMap,
+  configureShared,
+  type SharedConfig,
+  UnserializableValueError,
+  MessageTooLargeError,
+} from './shared/index.js';

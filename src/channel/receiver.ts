@@ -245,7 +245,7 @@ export class Receiver<T> extends Handle<T> {
    * @example
    * ```ts
    * // in a worker
-   * import { reviveReceiver } from 'weft/shared';
+   * import { reviveReceiver } from 'weft';
    * const rx = reviveReceiver<number>(token);
    * for (;;) console.log(rx.recvSync());
    * ```

@@ -236,7 +236,7 @@ export class Sender<T> extends Handle<T> {
    * @example
    * ```ts
    * // in a worker
-   * import { reviveSender } from 'weft/shared';
+   * import { reviveSender } from 'weft';
    * const tx = reviveSender<number>(token);
    * tx.sendSync(42);
    * ```

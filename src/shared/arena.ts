@@ -325,43 +325,113 @@ export class Arena {
   // Allocation
   // ------------------------------------------------------------------------
 
-  /** Allocates at least `n` bytes; returns the user offset (8-aligned), or 0 when the arena is full. */
+  /**
+   * Allocates at least `n` bytes; returns the user offset (8-aligned), or 0
+   * when the arena is full.
+   *
+   * A freed block of the right class is reused when the free-list lock can
+   * be had; otherwise (and when the list is empty) the block is carved from
+   * the top with a CAS, which needs no lock. So the main thread never waits
+   * for the lock: its holder may be a worker that died a moment ago, which
+   * only the main thread's own event loop can find out.
+   */
   alloc(n: number): number {
     const c = classFor(n + BLOCK_HEADER);
     const size = classSize(c);
-    if (this.lock(A_LOCK) < 0) return 0;
-    try {
-      const h = this.i32;
-      let b = h[A_FREE + c]!;
-      if (b !== 0) {
-        this.ensure(b);
-        const w = (b - BLOCK_HEADER) >> 2;
-        Atomics.store(h, A_FREE + c, this.i32[w + B_NEXT]!); // commit
-        this.i32[w + B_STATE] = 1;
-      } else {
-        const top = h[A_TOP]!;
-        const end = top + size;
-        if (end > this.sab.byteLength) {
-          if (end > this.maxByteLength) return 0;
-          const grown = Math.min(this.maxByteLength, align(Math.max(end, this.sab.byteLength * 1.5), 65536));
-          try {
-            (this.sab as SharedArrayBuffer & { grow(n: number): void }).grow(grown);
-          } catch {
-            return 0;
-          }
+    if (Atomics.load(this.i32, A_FREE + c) !== 0 && this.lock(A_LOCK) >= 0) {
+      let b = 0;
+      try {
+        this.flushDeferred();
+        const h = this.i32;
+        b = h[A_FREE + c]!;
+        if (b !== 0) {
+          this.ensure(b);
+          const w = (b - BLOCK_HEADER) >> 2;
+          Atomics.store(this.i32, A_FREE + c, this.i32[w + B_NEXT]!); // commit
+          this.i32[w + B_STATE] = 1;
         }
-        this.ensure(end);
-        const w = top >> 2;
-        const i = this.i32;
-        i[w + B_CLASS] = c | BLOCK_MAGIC;
-        i[w + B_STATE] = 1;
-        i[w + B_NEXT] = 0;
-        i[w + B_SIZE] = size;
-        Atomics.store(h, A_TOP, end); // commit
-        b = top + BLOCK_HEADER;
+      } finally {
+        this.unlock(A_LOCK);
       }
-      Atomics.add(this.i32, A_USED, size);
-      return b;
+      if (b !== 0) {
+        Atomics.add(this.i32, A_USED, size);
+        return b;
+      }
+    }
+    for (;;) {
+      const top = Atomics.load(this.i32, A_TOP);
+      const end = top + size;
+      if (end > this.maxByteLength) return 0;
+      if (end > this.sab.byteLength) {
+        const grown = Math.min(this.maxByteLength, align(Math.max(end, this.sab.byteLength * 1.5), 65536));
+        try {
+          (this.sab as SharedArrayBuffer & { grow(n: number): void }).grow(grown);
+        } catch {
+          // Another thread grew it further meanwhile (a SharedArrayBuffer never shrinks), or the OS refused.
+          if (this.sab.byteLength < end) return 0;
+        }
+      }
+      if (Atomics.compareExchange(this.i32, A_TOP, top, end) !== top) continue;
+      this.ensure(end);
+      const i = this.i32;
+      const w = top >> 2;
+      i[w + B_CLASS] = c | BLOCK_MAGIC;
+      i[w + B_STATE] = 1;
+      i[w + B_NEXT] = 0;
+      i[w + B_SIZE] = size;
+      Atomics.add(i, A_USED, size);
+      return top + BLOCK_HEADER;
+    }
+  }
+
+  /** Blocks the main thread could not put on a free list yet (the lock was taken). */
+  private readonly deferred: number[] = [];
+  private flushTimer: ReturnType<typeof setTimeout> | undefined;
+
+  /** Under A_LOCK: puts block `b` on its free list. */
+  private freeLocked(b: number): void {
+    const h = this.i32;
+    const w = (b - BLOCK_HEADER) >> 2;
+    const c = h[w + B_CLASS]! & 0xff;
+    h[w + B_STATE] = 2;
+    h[w + B_NEXT] = h[A_FREE + c]!;
+    Atomics.store(h, A_FREE + c, b); // commit
+    Atomics.sub(h, A_USED, classSize(c));
+  }
+
+  private flushDeferred(): void {
+    while (this.deferred.length > 0) this.freeLocked(this.deferred.pop()!);
+  }
+
+  private readonly onFlush = (): void => {
+    this.flushTimer = undefined;
+    if (this.deferred.length === 0) return;
+    if (this.lock(A_LOCK) < 0) {
+      this.flushTimer = setTimeout(this.onFlush, 1);
+      this.flushTimer.unref?.();
+      return;
+    }
+    try {
+      this.flushDeferred();
+    } finally {
+      this.unlock(A_LOCK);
+    }
+  };
+
+  free(b: number): void {
+    if (!this.isBlock(b)) throw new RangeError(`weft: free of a bad block offset ${b} (corrupted reference)`);
+    if (this.lock(A_LOCK) < 0) {
+      // Main thread, lock taken: free it a little later rather than wait.
+      this.deferred.push(b);
+      if (this.flushTimer === undefined) {
+        this.flushTimer = setTimeout(this.onFlush, 1);
+        this.flushTimer.unref?.();
+      }
+      return;
+    }
+    try {
+      this.flushDeferred();
+      this.freeLocked(b);
     } finally {
       this.unlock(A_LOCK);
     }
@@ -380,25 +450,6 @@ export class Arena {
     return (this.i32[w + B_CLASS]! & 0xff00_0000) === BLOCK_MAGIC && this.i32[w + B_STATE] === 1;
   }
 
-  free(b: number): void {
-    if (!this.isBlock(b)) throw new RangeError(`weft: free of a bad block offset ${b} (corrupted reference)`);
-    const w = (b - BLOCK_HEADER) >> 2;
-    const c = this.i32[w + B_CLASS]! & 0xff;
-    if (this.lock(A_LOCK) < 0) {
-      // The main thread could not take the lock now: leak this block rather than block.
-      return;
-    }
-    try {
-      const h = this.i32;
-      h[w + B_STATE] = 2;
-      h[w + B_NEXT] = h[A_FREE + c]!;
-      Atomics.store(h, A_FREE + c, b); // commit
-      Atomics.sub(h, A_USED, classSize(c));
-    } finally {
-      this.unlock(A_LOCK);
-    }
-  }
-
   /** Bytes allocated to live blocks. */
   get bytesInUse(): number {
     return Atomics.load(this.i32, A_USED);
@@ -408,27 +459,25 @@ export class Arena {
   // Channel table
   // ------------------------------------------------------------------------
 
-  /** Takes a free channel slot for a header at `offset`; returns [slot, serial] packed, or -1. */
+  /**
+   * Takes a free channel slot for a header at `offset` (lock-free: claim the
+   * slot with a CAS, write its serial, then publish the offset).
+   */
   addChannel(offset: number): { slot: number; serial: number } | undefined {
-    if (this.lock(A_LOCK) < 0) return undefined;
-    try {
-      const h = this.i32;
-      const hint = h[A_CHANNEL_HINT]!;
-      for (let k = 0; k < this.maxChannels; k++) {
-        const s = (hint + k) % this.maxChannels;
-        const at = this.channels + s * 2;
-        if (h[at] !== 0) continue;
-        const serial = (Atomics.add(h, A_SERIAL, 1) + 1) & 0x7fffffff || 1;
-        h[at + 1] = serial;
-        Atomics.store(h, at, offset); // commit
-        h[A_CHANNEL_HINT] = (s + 1) % this.maxChannels;
-        Atomics.add(h, A_LIVE_CHANNELS, 1);
-        return { slot: s, serial };
-      }
-      return undefined;
-    } finally {
-      this.unlock(A_LOCK);
+    const h = this.i32;
+    const hint = Atomics.load(h, A_CHANNEL_HINT);
+    for (let k = 0; k < this.maxChannels; k++) {
+      const s = (hint + k) % this.maxChannels;
+      const at = this.channels + s * 2;
+      if (Atomics.load(h, at) !== 0 || Atomics.compareExchange(h, at, 0, -1) !== 0) continue;
+      const serial = (Atomics.add(h, A_SERIAL, 1) + 1) & 0x7fffffff || 1;
+      Atomics.store(h, at + 1, serial);
+      Atomics.store(h, at, offset); // commit
+      Atomics.store(h, A_CHANNEL_HINT, (s + 1) % this.maxChannels);
+      Atomics.add(h, A_LIVE_CHANNELS, 1);
+      return { slot: s, serial };
     }
+    return undefined;
   }
 
   /** Header offset of channel `slot` if its serial matches, else 0. */
@@ -436,20 +485,21 @@ export class Arena {
     if (!(Number.isInteger(slot) && slot >= 0 && slot < this.maxChannels)) return 0;
     const at = this.channels + slot * 2;
     const off = Atomics.load(this.i32, at);
-    if (off === 0 || Atomics.load(this.i32, at + 1) !== serial) return 0;
+    if (off <= 0 || Atomics.load(this.i32, at + 1) !== serial) return 0;
     return off;
   }
 
   /** Header offset and serial of channel slot `s` (0 when free). */
   channelAt(s: number): { offset: number; serial: number } {
     const at = this.channels + s * 2;
-    return { offset: Atomics.load(this.i32, at), serial: Atomics.load(this.i32, at + 1) };
+    return { offset: Math.max(0, Atomics.load(this.i32, at)), serial: Atomics.load(this.i32, at + 1) };
   }
 
   removeChannel(slot: number, serial: number): boolean {
     const at = this.channels + slot * 2;
     if (Atomics.load(this.i32, at + 1) !== serial) return false;
-    if (Atomics.exchange(this.i32, at, 0) === 0) return false;
+    const off = Atomics.load(this.i32, at);
+    if (off <= 0 || Atomics.compareExchange(this.i32, at, off, 0) !== off) return false;
     Atomics.sub(this.i32, A_LIVE_CHANNELS, 1);
     return true;
   }
@@ -480,6 +530,15 @@ export class Arena {
       return { index: t, serial };
     }
     throw new RangeError(`weft: more than ${this.maxTickets} transfer tokens in flight (revive or discard them)`);
+  }
+
+  /** Reads a ticket without claiming it (undefined if invalid or already claimed). */
+  peekTicket(index: number, serial: number): { chSlot: number; chSerial: number; side: number } | undefined {
+    if (!(Number.isInteger(index) && index >= 0 && index < this.maxTickets) || !(Number.isInteger(serial) && serial > 0)) return undefined;
+    const h = this.i32;
+    const at = this.tickets + index * 4;
+    if (Atomics.load(h, at) !== serial) return undefined;
+    return { chSlot: h[at + 1]!, chSerial: h[at + 2]!, side: h[at + 3]! };
   }
 
   /** Claims a ticket (once): returns its channel slot, serial and side, or undefined if invalid or already claimed. */

@@ -12,7 +12,7 @@ import { KIND_BOUNDED, KIND_RENDEZVOUS, KIND_UNBOUNDED, SharedCore, type SharedC
 /**
  * A channel in shared memory with room for `capacity` messages, usable from
  * any thread: hand its Sender or Receiver to workers (see `transfer`,
- * `spawn`, or send a handle inside a message). `sharedBounded(0)` is a
+ * `spawnWorker`, or send a handle inside a message). `sharedBounded(0)` is a
  * rendezvous channel. Same API as `bounded`, plus blocking methods inside
  * workers (`sendSync`, `recvSync`, `selectSync`, ...).
  *
@@ -23,9 +23,9 @@ import { KIND_BOUNDED, KIND_RENDEZVOUS, KIND_UNBOUNDED, SharedCore, type SharedC
  * @param capacity a whole number from 0 to 2^31 - 1
  * @example
  * ```ts
- * import { sharedBounded, spawn } from 'weft/shared';
+ * import { sharedBounded, spawnWorker } from 'weft';
  * const [tx, rx] = sharedBounded<{ id: number }>(1024);
- * const worker = spawn(new URL('./worker.js', import.meta.url), { handles: { rx } });
+ * const worker = spawnWorker(new URL('./worker.js', import.meta.url), { handles: { rx } });
  * await tx.send({ id: 1 });
  * ```
  */
@@ -48,7 +48,7 @@ export function sharedBounded<T>(capacity: number, options?: SharedChannelOption
  *
  * @example
  * ```ts
- * import { sharedUnbounded } from 'weft/shared';
+ * import { sharedUnbounded } from 'weft';
  * const [tx, rx] = sharedUnbounded<string>({ maxBytes: 16 << 20 });
  * tx.trySend('never waits below the ceiling');
  * ```
@@ -58,12 +58,31 @@ export function sharedUnbounded<T>(options?: SharedChannelOptions): [Sender<T>, 
   return [new Sender(core, sharedUnbounded), new Receiver(core, sharedUnbounded)];
 }
 
-/** Is `h` a handle of a shared channel? */
+/**
+ * Is `h` a handle of a shared channel (one that can cross threads)?
+ *
+ * @example
+ * ```ts
+ * import { bounded, sharedBounded, isShared } from 'weft';
+ * console.log(isShared(sharedBounded<number>(1)[0])); // true
+ * console.log(isShared(bounded<number>(1)[0])); // false
+ * ```
+ */
 export function isShared(h: Handle<unknown>): boolean {
   return h.core instanceof SharedCore;
 }
 
-/** Memory and depth of one shared channel. */
+/**
+ * Memory and depth of one shared channel, from {@link channelStats}.
+ *
+ * @example
+ * ```ts
+ * import { sharedBounded, channelStats, type ChannelStats } from 'weft';
+ * const [tx] = sharedBounded<string>(64);
+ * const s: ChannelStats = channelStats(tx);
+ * if (s.waitingSenders > 0) console.log(`full: ${s.len}/${s.capacity}`);
+ * ```
+ */
 export interface ChannelStats {
   /** Messages buffered now. */
   len: number;
@@ -72,8 +91,14 @@ export interface ChannelStats {
   ringBytes: number;
   /** Bytes of shared memory the channel uses now (rings and out-of-line messages). */
   bytes: number;
+  /** Sender handles open now, in every thread (tokens and handles in messages included). */
   senders: number;
+  /** Receiver handles open now, in every thread. */
   receivers: number;
+  /** Threads with a send (or select send case) waiting for room now. */
+  waitingSenders: number;
+  /** Threads with a receive (or select receive case) waiting for a message now. */
+  waitingReceivers: number;
 }
 
 /**
@@ -81,7 +106,7 @@ export interface ChannelStats {
  *
  * @example
  * ```ts
- * import { sharedBounded, channelStats } from 'weft/shared';
+ * import { sharedBounded, channelStats } from 'weft';
  * const [tx] = sharedBounded<number>(8);
  * tx.trySend(1);
  * console.log(channelStats(tx).len); // 1
@@ -92,7 +117,16 @@ export function channelStats(h: Handle<unknown>): ChannelStats {
   return h.core.stats();
 }
 
-/** Process-wide shared-memory figures. */
+/**
+ * Process-wide shared-memory figures, from {@link sharedStats}.
+ *
+ * @example
+ * ```ts
+ * import { sharedStats, type SharedStats } from 'weft';
+ * const s: SharedStats = sharedStats();
+ * console.log(`${s.channels} channels, ${s.bytesInUse} of ${s.arenaBytes} bytes in use`);
+ * ```
+ */
 export interface SharedStats {
   /** Bytes of the arena now (it grows on demand, never shrinks). */
   arenaBytes: number;
@@ -109,7 +143,7 @@ export interface SharedStats {
  *
  * @example
  * ```ts
- * import { sharedStats } from 'weft/shared';
+ * import { sharedStats } from 'weft';
  * console.log(sharedStats().bytesInUse);
  * ```
  */

@@ -175,7 +175,16 @@ const others = new Map<SharedArrayBuffer, ThreadContext>();
 /** Called with (context, slot) when a thread registered in `context`'s arena is found dead. */
 let onDeath: ((ctx: ThreadContext, slot: number) => void) | undefined;
 
-/** Options of {@link configureShared}. */
+/**
+ * Options of {@link configureShared}: the limits of the shared-memory arena.
+ *
+ * @example
+ * ```ts
+ * import { configureShared, type SharedConfig } from 'weft';
+ * const limits: SharedConfig = { maxBytes: 256 << 20, maxThreads: 32 };
+ * configureShared(limits);
+ * ```
+ */
 export interface SharedConfig extends ArenaOptions {}
 
 /**
@@ -185,7 +194,7 @@ export interface SharedConfig extends ArenaOptions {}
  *
  * @example
  * ```ts
- * import { configureShared } from 'weft/shared';
+ * import { configureShared } from 'weft';
  * configureShared({ maxBytes: 256 << 20, maxThreads: 64 });
  * ```
  */
@@ -243,6 +252,8 @@ export function setDeathHandler(fn: (ctx: ThreadContext, slot: number) => void):
  * thread knows, and releases their handles.
  */
 export function nodeThreadExited(id: number): void {
+  // A thread that never used weft itself may still have started workers that did.
+  if (others.size === 0 && inheritedArena() !== undefined) context();
   for (const ctx of others.values()) {
     for (const slot of ctx.arena.slotsOfNodeThread(id)) onDeath?.(ctx, slot);
   }

@@ -45,7 +45,7 @@ import type { Arena } from './arena.js';
 import { Decoder, Encoder, MessageTooLargeError } from './codec.js';
 import { isMainThread, type ThreadContext } from './context.js';
 import {
-  BODY_MASK, C_BYTES, C_CAP, C_DROPPED, C_INLINE_MAX, C_KIND, C_LOCK, C_MAGIC, C_MAX_MSG, C_MAX_RING, C_RECEIVERS,
+  BODY_MASK, C_BYTES, C_CAP, C_DROPPED, C_DROP_SEQ, C_INLINE_MAX, C_KIND, C_LOCK, C_MAGIC, C_MAX_MSG, C_MAX_RING, C_RECEIVERS,
   C_RECV_WAITERS, C_REFS, C_RING, C_SEND_WAITERS, C_SENDERS, C_SERIAL, C_SLOT, CHANNEL_MAGIC, DEQ, ENQ, F_HANDLES,
   F_LINK, F_OOL, F_PAD, FIRST_SEQ, FLAG_SHIFT, HEAD, KIND_BOUNDED, KIND_RENDEZVOUS, KIND_UNBOUNDED, LINK_RESERVE,
   P_LOCK, P_RING, RING_HEADER, TAIL, headerWords, recordSize, recvBits, recvCounts, sendBits, sendCounts,
@@ -54,7 +54,18 @@ import { found, hostHooks, type DecodedRef, type HandleRef } from './hooks.js';
 import { Sender } from '../channel/sender.js';
 import { Receiver } from '../channel/receiver.js';
 
-/** Options of the shared channel constructors. */
+/**
+ * Options of {@link sharedBounded} and {@link sharedUnbounded}.
+ *
+ * @example
+ * ```ts
+ * import { sharedBounded, sharedUnbounded } from 'weft';
+ * // Room for 1024 messages of about 1 KiB inline; refuse anything above 1 MiB.
+ * const [tx, rx] = sharedBounded<Uint8Array>(1024, { ringBytes: 1 << 20, maxMessageBytes: 1 << 20 });
+ * // Grows up to 16 MiB, then sends wait for room.
+ * const [utx, urx] = sharedUnbounded<string>({ maxBytes: 16 << 20 });
+ * ```
+ */
 export interface SharedChannelOptions {
   /**
    * Bytes of the ring that holds messages inline. Default: about 128 bytes
@@ -226,7 +237,16 @@ export class SharedCore<T> implements ChannelCore<T> {
   }
 
   /** Stats of this channel. */
-  stats(): { len: number; capacity: number | undefined; ringBytes: number; bytes: number; senders: number; receivers: number } {
+  stats(): {
+    len: number;
+    capacity: number | undefined;
+    ringBytes: number;
+    bytes: number;
+    senders: number;
+    receivers: number;
+    waitingSenders: number;
+    waitingReceivers: number;
+  } {
     const h = this.a.i32;
     const hw = this.hw;
     return {
@@ -236,6 +256,8 @@ export class SharedCore<T> implements ChannelCore<T> {
       bytes: this.detached ? 0 : Atomics.load(h, hw + C_BYTES),
       senders: this.detached ? 0 : Atomics.load(h, hw + C_SENDERS),
       receivers: this.detached ? 0 : Atomics.load(h, hw + C_RECEIVERS),
+      waitingSenders: this.detached ? 0 : Atomics.load(h, hw + C_SEND_WAITERS),
+      waitingReceivers: this.detached ? 0 : Atomics.load(h, hw + C_RECV_WAITERS),
     };
   }
 
@@ -325,10 +347,37 @@ export class SharedCore<T> implements ChannelCore<T> {
     const n = this.encode(value);
     const seq = this.commit(n, this.kind === KIND_RENDEZVOUS);
     if (seq > 0) {
+      if (this.kind === KIND_RENDEZVOUS) return this.awaitTake(seq);
       this.moved();
       return SENT;
     }
     return seq === 0 ? FULL : DISCONNECTED;
+  }
+
+  /**
+   * Rendezvous try-send: the value is in the slot and a receiver was
+   * waiting. The send counts only once a receiver took it, so wait a few
+   * microseconds for the take, then take the value back (FULL). Reporting
+   * success earlier would lose the value if that receiver chose another
+   * select case, or died, before taking it.
+   */
+  private awaitTake(seq: number): TrySendStatus {
+    const h = this.a.i32;
+    const hw = this.hw;
+    for (let i = 0; i < 1000; i++) {
+      if (((Atomics.load(h, hw + DEQ) - seq) | 0) > 0) break;
+    }
+    const handles = found.map((r) => r.handle);
+    found.length = 0;
+    if (((Atomics.load(h, hw + DEQ) - seq) | 0) > 0) {
+      // Gone from the slot: taken by a receiver, or dropped by the last one leaving.
+      if (this.dropped(seq)) return DISCONNECTED;
+      closeAll(handles);
+      return SENT;
+    }
+    // Not taken yet: take it back (false: a receiver took it meanwhile; retractSeq closed the moved handles).
+    if (this.retractSeq(seq, handles)) return Atomics.load(h, hw + C_RECEIVERS) <= 0 ? DISCONNECTED : FULL;
+    return SENT;
   }
 
   /** Encodes `value` into the thread's encoder; returns its length. Refusals throw InvalidValueError. */
@@ -416,7 +465,9 @@ export class SharedCore<T> implements ChannelCore<T> {
     if (((seq - deq) | 0) >= this.cap) return 0;
     if (rendezvousTry && Atomics.load(h, hw + C_RECV_WAITERS) === 0) return 0;
     const need = recordSize(body);
-    const reserve = this.kind === KIND_UNBOUNDED ? LINK_RESERVE : 0;
+    // 8 bytes stay free after every record: the next record's commit word,
+    // cleared before this record is committed (see below).
+    const reserve = (this.kind === KIND_UNBOUNDED ? LINK_RESERVE : 0) + 8;
     for (;;) {
       const ring = h[hw + P_RING]!;
       const size = h[ring >> 2]!;
@@ -434,6 +485,7 @@ export class SharedCore<T> implements ChannelCore<T> {
       let at = data + off;
       let pos = tail;
       if (pad !== 0) {
+        Atomics.store(h, (data >> 2) + 1, 0); // see "stale commit words" below
         h[at >> 2] = (pad - 8) | (F_PAD << FLAG_SHIFT);
         Atomics.store(h, (at >> 2) + 1, seq); // commit the pad
         pos = tail + pad;
@@ -465,6 +517,12 @@ export class SharedCore<T> implements ChannelCore<T> {
       }
       if (ool === 0) a.u8.set(encoder.bytes.subarray(0, n), p);
       h[at >> 2] = body | (flags << FLAG_SHIFT);
+      // Stale commit words: the word where the NEXT record's commit will go
+      // still holds old bytes (a body of an earlier lap), which could equal
+      // the next sequence number by chance. A consumer that reaches it
+      // before the next send must see "not committed": clear it first.
+      const next = ((pos + need) & mask) === 0 ? data : at + need;
+      Atomics.store(h, (next >> 2) + 1, 0);
       Atomics.store(h, (at >> 2) + 1, seq); // COMMIT
       Atomics.store(h, hw + TAIL, pos + need);
       Atomics.store(h, hw + ENQ, seq + 1);
@@ -492,6 +550,7 @@ export class SharedCore<T> implements ChannelCore<T> {
     const seq = h[hw + ENQ]!;
     let pos = tail;
     if (pad !== 0) {
+      Atomics.store(h, (data >> 2) + 1, 0); // the link goes at the start: no stale commit word there
       h[(data + off) >> 2] = (pad - 8) | (F_PAD << FLAG_SHIFT);
       Atomics.store(h, ((data + off) >> 2) + 1, seq);
       pos += pad;
@@ -505,6 +564,7 @@ export class SharedCore<T> implements ChannelCore<T> {
     Atomics.store(h, hw + P_RING, nring);
     Atomics.store(h, hw + TAIL, start);
     Atomics.add(h, hw + C_BYTES, a.blockBytes(nring));
+    retireRing(a, ring);
     void head;
     return true;
   }
@@ -573,7 +633,7 @@ export class SharedCore<T> implements ChannelCore<T> {
         Atomics.store(h, hw + C_RING, next);
         Atomics.store(h, hw + HEAD, start);
         Atomics.sub(h, hw + C_BYTES, a.blockBytes(ring));
-        a.free(ring);
+        retireRing(a, ring);
         h = a.i32;
         continue;
       }
@@ -747,6 +807,10 @@ export class SharedCore<T> implements ChannelCore<T> {
         if (((Atomics.load(this.a.i32, this.hw + DEQ) - offer.seq) | 0) <= 0) break;
         this.offers.delete(w);
         this.sendq.shift();
+        if (this.dropped(offer.seq)) {
+          w.disconnected();
+          continue;
+        }
         closeAll(offer.handles);
         w.sent();
         continue;
@@ -798,6 +862,12 @@ export class SharedCore<T> implements ChannelCore<T> {
     return SENT;
   }
 
+  /** Was the record `seq` dropped by the last receiver's leaving (rather than received)? */
+  private dropped(seq: number): boolean {
+    const h = this.a.i32;
+    return Atomics.load(h, this.hw + C_DROPPED) === 2 && ((seq - h[this.hw + C_DROP_SEQ]!) | 0) >= 0;
+  }
+
   /**
    * Takes a rendezvous offer back if no receiver took it yet (true), or
    * reports that one did (false). Runs under C_LOCK, like a receiver.
@@ -814,9 +884,11 @@ export class SharedCore<T> implements ChannelCore<T> {
     // A worker waits for the lock; the main thread may give up (-1): then
     // treat it as taken only if it really was.
     for (;;) {
+      if (this.dropped(seq)) return true; // the drop already gave back what it held
       const got = a.lock(hw + C_LOCK);
       if (got < 0) {
         if (((Atomics.load(a.i32, hw + DEQ) - seq) | 0) > 0) {
+          if (this.dropped(seq)) return true;
           closeAll(handles);
           return false;
         }
@@ -835,6 +907,7 @@ export class SharedCore<T> implements ChannelCore<T> {
         this.wake(false);
         return true;
       }
+      if (this.dropped(seq)) return true;
       closeAll(handles);
       return false;
     }
@@ -967,11 +1040,13 @@ export class SharedCore<T> implements ChannelCore<T> {
     const taken = () => ((Atomics.load(h(), hw + DEQ) - seq) | 0) > 0;
     while (!taken()) {
       if (now() >= deadline) {
-        if (this.retractSeq(seq, moved)) return FULL;
+        if (this.retractSeq(seq, moved)) return Atomics.load(h(), hw + C_RECEIVERS) <= 0 ? DISCONNECTED : FULL;
         return SENT;
       }
       this.blockUntil('send', deadline, taken);
     }
+    // Taken by the last receiver's leaving, not by a receive: the send failed.
+    if (this.dropped(seq)) return DISCONNECTED;
     closeAll(moved);
     return SENT;
   }
@@ -1082,6 +1157,16 @@ function allocRing(a: Arena, size: number, start: number): number {
   return r;
 }
 
+/**
+ * An old ring of an unbounded channel is freed once both sides left it:
+ * the producer (after it linked the next ring) and the consumer (after it
+ * followed the link). Freeing on the consumer's pass alone would let a
+ * thread that takes over a dead producer's lock read a freed ring.
+ */
+function retireRing(a: Arena, ring: number): void {
+  if (Atomics.add(a.i32, (ring >> 2) + 2, 1) === 1) a.free(ring);
+}
+
 /** Wakes every thread whose bit is set in the bitmap at `bitsOff` (header-relative). */
 export function wakeBits(a: Arena, hw: number, bitsOff: number, countOff: number): void {
   const h = a.i32;
@@ -1130,7 +1215,10 @@ export function repairP(a: Arena, hw: number): void {
     const off = tail & (size - 1);
     const at = ring + RING_HEADER + off;
     const enq = h[hw + ENQ]!;
-    if (Atomics.load(h, (at >> 2) + 1) !== enq) return;
+    // Committed (`enq`), or committed and already consumed (`~enq`): a
+    // consumer may take a record whose producer died before advancing ENQ.
+    const mark = Atomics.load(h, (at >> 2) + 1);
+    if (mark !== enq && mark !== ~enq) return;
     const w0 = h[at >> 2]!;
     const flags = w0 >>> FLAG_SHIFT;
     if ((flags & F_PAD) !== 0) Atomics.store(h, hw + TAIL, tail + (size - off));
@@ -1139,6 +1227,7 @@ export function repairP(a: Arena, hw: number): void {
       a.ensure(next + RING_HEADER);
       Atomics.store(a.i32, hw + P_RING, next);
       Atomics.store(a.i32, hw + TAIL, a.i32[(next >> 2) + 1]!);
+      retireRing(a, ring); // the dead producer had not left it yet
     } else {
       Atomics.store(h, hw + TAIL, tail + recordSize(w0 & BODY_MASK));
       Atomics.store(h, hw + ENQ, enq + 1);
@@ -1220,7 +1309,7 @@ export function releaseShared(a: Arena, hw: number, side: Side, n: number): void
 
 /** The last receiver is gone: drop every buffered message (and what it holds). */
 function dropAll(a: Arena, hw: number): void {
-  if (Atomics.exchange(a.i32, hw + C_DROPPED, 1) === 1) return;
+  if (Atomics.compareExchange(a.i32, hw + C_DROPPED, 0, 1) !== 0) return;
   // P then C: no producer can commit after we looked (they re-check RECEIVERS under P_LOCK).
   const gp = lockPatiently(a, hw + P_LOCK);
   if (gp === 1) repairP(a, hw);
@@ -1228,6 +1317,9 @@ function dropAll(a: Arena, hw: number): void {
     const gc = lockPatiently(a, hw + C_LOCK);
     if (gc === 1) repairC(a, hw);
     try {
+      // Rendezvous senders tell "taken by a receiver" from "dropped" by this mark.
+      a.i32[hw + C_DROP_SEQ] = a.i32[hw + DEQ]!;
+      Atomics.store(a.i32, hw + C_DROPPED, 2);
       drainLocked(a, hw);
     } finally {
       a.unlock(hw + C_LOCK);
@@ -1269,7 +1361,7 @@ function drainLocked(a: Arena, hw: number): void {
       Atomics.store(a.i32, hw + C_RING, next);
       Atomics.store(a.i32, hw + HEAD, a.i32[(next >> 2) + 1]!);
       Atomics.sub(a.i32, hw + C_BYTES, a.blockBytes(ring));
-      a.free(ring);
+      retireRing(a, ring);
       continue;
     }
     const copy = new Uint8Array(new SharedArrayBuffer(Math.max(8, (len + 7) & ~7)));

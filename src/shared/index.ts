@@ -12,7 +12,7 @@ import { ALIVE, DEAD, T_STATE, T_TID } from './arena.js';
 export { sharedBounded, sharedUnbounded, isShared, channelStats, sharedStats, type ChannelStats, type SharedStats } from './channels.js';
 export type { SharedChannelOptions } from './core.js';
 export { transfer, revive, reviveSender, reviveReceiver, discard, isHandleToken, type HandleToken } from './transfer.js';
-export { spawn, workerHandles, type SpawnOptions, type HandleMap } from './spawn.js';
+export { spawnWorker, workerHandles, type SpawnWorkerOptions, type SpawnOptions, type HandleMap } from './worker.js';
 export { configureShared, type SharedConfig } from './context.js';
 export { selectSync } from '../channel/select.js';
 export { UnserializableValueError, MessageTooLargeError } from './codec.js';

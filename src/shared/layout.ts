@@ -47,6 +47,8 @@ export const C_RECV_WAITERS = 11;
 export const C_SEND_WAITERS = 12;
 export const C_BYTES = 13;
 export const C_DROPPED = 14;
+/** First sequence number the last receiver's leaving dropped (valid once C_DROPPED is 2). */
+export const C_DROP_SEQ = 15;
 
 export const P_LOCK = 16;
 export const TAIL = 17;

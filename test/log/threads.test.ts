@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { join } from 'node:path';
-import { sharedBounded, spawn } from '../../src/shared/index.js';
+import { sharedBounded, spawnWorker } from '../../src/shared/index.js';
 import { LogWriter, type LogCommand } from '../../src/log/index.js';
 import { readLines, tempDir } from './helpers.js';
 
@@ -18,7 +18,7 @@ test('three worker threads write fire-and-forget and durable lines through a sha
   const writer = await LogWriter.open(path, rx);
   const LINES = 300;
   const workers = [0, 1, 2].map((id) =>
-    spawn(new URL('./fixtures/thread-producer.js', import.meta.url), { handles: { log: tx.clone() }, workerData: { id, lines: LINES } }),
+    spawnWorker(new URL('./fixtures/thread-producer.js', import.meta.url), { handles: { log: tx.clone() }, workerData: { id, lines: LINES } }),
   );
   tx.close();
   const exits = await Promise.all(workers.map(async (w) => (await once(w, 'exit')) as [number]));

@@ -1,6 +1,6 @@
 // Helpers of the cross-thread tests.
 import type { Worker } from 'node:worker_threads';
-import { spawn, type HandleMap } from '../../src/shared/index.js';
+import { spawnWorker, type HandleMap } from '../../src/shared/index.js';
 
 export const agentUrl = new URL('./workers/agent.js', import.meta.url);
 
@@ -13,7 +13,7 @@ export interface Agent {
 
 /** Starts the test agent with `role`, the handles moved in, and more job fields. */
 export function agent(role: string, handles: HandleMap, job: Record<string, unknown> = {}): Agent {
-  const worker = spawn(agentUrl, { handles, workerData: { role, ...job } });
+  const worker = spawnWorker(agentUrl, { handles, workerData: { role, ...job } });
   const inbox: unknown[] = [];
   const waiting: { key: string; resolve: (v: never) => void }[] = [];
   let failure: unknown;
@@ -75,4 +75,13 @@ export function rng(seed: number): () => number {
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
+}
+
+/** Resolves once `cond()` holds, checking every few ms; rejects after `ms` (a hang guard). */
+export async function until(cond: () => boolean, what: string, ms = 20000): Promise<void> {
+  const end = performance.now() + ms;
+  while (!cond()) {
+    if (performance.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 2));
+  }
 }

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { sharedBounded, spawn } from '../../src/shared/index.js';
+import { sharedBounded, spawnWorker } from '../../src/shared/index.js';
 
 const echo = new URL('./workers/echo.js', import.meta.url);
 
@@ -8,7 +8,7 @@ for (const mode of ['sync', 'async']) {
   test(`echo through a worker (${mode})`, async () => {
     const [inTx, inRx] = sharedBounded<unknown>(4);
     const [outTx, outRx] = sharedBounded<unknown>(4);
-    const w = spawn(echo, { handles: { input: inRx, output: outTx }, workerData: { mode } });
+    const w = spawnWorker(echo, { handles: { input: inRx, output: outTx }, workerData: { mode } });
     const N = 1000;
     const sending = (async () => {
       for (let i = 0; i < N; i++) await inTx.send({ i, s: 'x' + i });

@@ -65,7 +65,9 @@ async function consume(): Promise<void> {
   const api = job.api ?? 'sync';
   const got: number[] = [];
   const into: { p: number; i: number }[] = [];
+  const take = job.take as number | undefined;
   for (;;) {
+    if (take !== undefined && got.length >= take * 2) break;
     const mode = api === 'mixed' ? ['sync', 'async', 'batch', 'timeout'][Math.floor(rand() * 4)]! : api;
     if (job.jitter && rand() < 0.01) sleep(rand() < 0.5 ? 0 : 1);
     try {
@@ -101,6 +103,7 @@ async function selectConsume(): Promise<void> {
   const a = hs.a as Receiver<number>;
   const b = hs.b as Receiver<number>;
   const counts = { a: 0, b: 0 };
+  const order: number[] = [];
   const got: number[] = [];
   let open = 2;
   const live: Record<string, Receiver<number>> = { a, b };
@@ -112,12 +115,13 @@ async function selectConsume(): Promise<void> {
       continue;
     }
     counts[r.case as 'a' | 'b']++;
+    order.push(r.case === 'a' ? 0 : 1);
     got.push(r.value);
     if (job.slow) sleep(0);
   }
   a.close();
   b.close();
-  post({ counts, got });
+  post({ counts, got, order });
 }
 
 /** Doubles x and replies on the Sender inside each request. */
@@ -188,20 +192,62 @@ function pong(): void {
 
 /** Loops forever on one operation (termination tests); posts 'ready' once running. */
 function forever(): void {
-  post('ready');
   const op = job.op as string;
+  // progress[0]: operations completed so far (sends that returned, receives that returned a message).
+  const progress = job.progress instanceof SharedArrayBuffer ? new Int32Array(job.progress) : new Int32Array(1);
+  const done = () => {
+    Atomics.add(progress, 0, 1);
+    Atomics.notify(progress, 0);
+  };
+  post('ready');
+  const endAfter = job.endAfter as number | undefined;
   let i = 0;
   for (;;) {
-    if (op === 'send') (hs.tx as Sender<unknown>).sendSync({ i: i++, pad: 'p'.repeat(i % 300) });
-    else if (op === 'sendBig') (hs.tx as Sender<unknown>).sendSync(new Uint8Array(20000 + (i++ % 5000)));
-    else if (op === 'recv') (hs.rx as Receiver<unknown>).recvSync();
-    else if (op === 'select') selectSync({ rx: hs.rx as Receiver<unknown>, other: hs.other as Receiver<unknown> });
-    else if (op === 'trySend') (hs.tx as Sender<unknown>).offer(i++);
-    else if (op === 'tryRecv') (hs.rx as Receiver<unknown>).poll(undefined);
+    if (endAfter !== undefined && Atomics.load(progress, 0) >= endAfter) {
+      // Dies without closing anything, in the middle of its loop.
+      if (job.end === 'throw') throw new Error('worker failure (on purpose)');
+      process.exit(3);
+    }
+    if (op === 'send') {
+      (hs.tx as Sender<unknown>).sendSync({ i, pad: 'p'.repeat(i % 300) });
+      i++;
+      done();
+    } else if (op === 'sendBig') {
+      (hs.tx as Sender<unknown>).sendSync(new Uint8Array(20000 + (i % 5000)).fill(i & 255));
+      i++;
+      done();
+    } else if (op === 'recv') {
+      (hs.rx as Receiver<unknown>).recvSync();
+      done();
+    } else if (op === 'select') {
+      selectSync({ rx: hs.rx as Receiver<unknown>, other: hs.other as Receiver<unknown> });
+      done();
+    } else if (op === 'trySend') {
+      if ((hs.tx as Sender<unknown>).offer(i)) i++, done();
+    } else if (op === 'tryRecv') (hs.rx as Receiver<unknown>).poll(undefined);
   }
 }
 
-const roles: Record<string, () => unknown> = { produce, consume, selectConsume, server, middle, pong, forever };
+/** Makes, uses and drops channels in a loop (allocator under contention); posts how many it checked. */
+async function churn(): Promise<void> {
+  const { sharedBounded, sharedUnbounded } = await import('../../../src/shared/index.js');
+  const rounds = job.n ?? 200;
+  const rand = rng(job.seed ?? 5);
+  for (let r = 0; r < rounds; r++) {
+    const [tx, rx] = rand() < 0.5 ? sharedBounded<Uint8Array>(4, { ringBytes: 256 + Math.floor(rand() * 4096) }) : sharedUnbounded<Uint8Array>({ ringBytes: 256 });
+    for (let k = 0; k < 6; k++) {
+      const v = new Uint8Array(Math.floor(rand() * 3000)).fill((r + k) & 255);
+      tx.sendSync(v);
+      const got = rx.recvSync();
+      if (got.length !== v.length || !got.every((x) => x === ((r + k) & 255))) throw new Error(`round ${r}: corrupted message`);
+    }
+    tx.close();
+    rx.close();
+  }
+  post({ churned: rounds });
+}
+
+const roles: Record<string, () => unknown> = { produce, consume, selectConsume, server, middle, pong, forever, churn };
 const run = roles[job.role];
 if (run === undefined) throw new Error(`unknown role ${job.role}`);
 await run();

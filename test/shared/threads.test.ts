@@ -4,9 +4,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { RecvError, SendError, type Receiver, type Sender } from '../../src/index.js';
-import { sharedBounded, sharedUnbounded } from '../../src/shared/index.js';
+import { channelStats, sharedBounded, sharedStats, sharedUnbounded, spawnWorker } from '../../src/shared/index.js';
 import { guard } from '../helpers.js';
-import { agent, checkDelivery } from './helpers.js';
+import { agent, checkDelivery, until } from './helpers.js';
 
 type Msg = { p: number; i: number };
 
@@ -54,9 +54,10 @@ test('main thread async producer → worker consumers, and worker producer → m
 test('capacity holds across threads: a blocked producer fills exactly `capacity`', async () => {
   const [tx, rx] = sharedBounded<Msg>(3);
   const p = agent('produce', { tx }, { id: 0, n: 10, api: 'sync' });
-  while (rx.len < 3) await new Promise((r) => setTimeout(r, 5));
-  await new Promise((r) => setTimeout(r, 50));
+  // The producer is parked (its thread waits for room) only after it filled the channel.
+  await until(() => channelStats(rx).waitingSenders > 0, 'the producer to block');
   assert.equal(rx.len, 3);
+  assert.equal(rx.isFull, true);
   const got: number[] = [];
   for await (const m of rx) got.push(m.p, m.i);
   checkDelivery([got], 1, 10);
@@ -66,8 +67,11 @@ test('capacity holds across threads: a blocked producer fills exactly `capacity`
 test('rendezvous across threads: a blocking send completes only when the main thread takes it', async () => {
   const [tx, rx] = sharedBounded<Msg>(0);
   const p = agent('produce', { tx }, { id: 0, n: 3, api: 'sync' });
-  await new Promise((r) => setTimeout(r, 100));
-  assert.equal(rx.len, 0);
+  let done = false;
+  void p.message('done').then(() => (done = true));
+  // Blocked in its first send: nobody has taken anything yet.
+  await until(() => channelStats(rx).waitingSenders > 0, 'the producer to block');
+  assert.equal(done, false);
   const got: number[] = [];
   for await (const m of rx) got.push(m.p, m.i);
   checkDelivery([got], 1, 3);
@@ -84,24 +88,32 @@ test('disconnection: the last sender in a worker closes → main drains then Rec
   await p.exited;
 });
 
-test('disconnection: the last receiver in a worker closes → a pending send in main fails with SendError', async () => {
-  const [tx, rx] = sharedBounded<Msg>(1);
-  const [stop, stopRx] = sharedBounded<number>(1);
-  void stop;
-  const c = agent('consume', { rx }, { api: 'sync' });
-  await tx.send({ p: 0, i: 0 });
-  tx.trySend;
-  // Close the only receiver by ending the worker: it exits normally without closing nothing else.
-  const pending = (async () => {
-    for (let i = 1; ; i++) await tx.send({ p: 0, i });
-  })();
-  await new Promise((r) => setTimeout(r, 50));
-  await c.worker.terminate();
-  await assert.rejects(guard(pending, 5000, 'send after the receiver died'), SendError);
-  tx.close();
-  stop.close();
-  stopRx.close();
-});
+for (const how of ['closes it', 'is terminated mid-receive', 'is terminated before it starts']) {
+  test(`disconnection: the only receiver lives in a worker that ${how} → a pending send in main fails with SendError`, async () => {
+    const [tx, rx] = sharedBounded<Msg>(1);
+    const c = agent('consume', { rx }, { api: 'sync', take: how === 'closes it' ? 20 : undefined });
+    let sent = 0;
+    const pending = (async () => {
+      for (let i = 0; ; i++) {
+        await tx.send({ p: 0, i });
+        sent++;
+      }
+    })();
+    if (how === 'is terminated mid-receive') {
+      await until(() => sent >= 20, 'the consumer to run');
+      await c.worker.terminate();
+    } else if (how === 'is terminated before it starts') {
+      await c.worker.terminate();
+    }
+    const e = await guard(pending.then(() => undefined, (err: unknown) => err), 10000, 'send after the receiver left');
+    assert.ok(e instanceof SendError, String(e));
+    assert.equal((e as SendError<Msg>).value.i, sent, 'the failed send hands its value back');
+    assert.equal(tx.isDisconnected, true);
+    if (how === 'closes it') assert.equal((await c.message<{ got: number[] }>('got')).got.length, 40);
+    tx.close();
+    await c.exited;
+  });
+}
 
 test('disconnection: a worker that exits without closing its handles releases them', async () => {
   const [tx, rx] = sharedBounded<Msg>(4);
@@ -110,10 +122,8 @@ test('disconnection: a worker that exits without closing its handles releases th
   const a = agent('forever', { rx: prx, tx }, { op: 'tryRecv' });
   await a.message('ready');
   assert.equal(rx.isDisconnected, false);
-  const t = performance.now();
   await a.worker.terminate();
-  await guard(rx.recv().then(() => assert.fail('no message'), (e) => assert.ok(e instanceof RecvError)), 5000);
-  assert.ok(performance.now() - t < 2000);
+  await guard(rx.recv().then(() => assert.fail('no message'), (e) => assert.ok(e instanceof RecvError)), 10000);
   assert.equal(ptx.isDisconnected, true);
   rx.close();
   ptx.close();
@@ -136,18 +146,21 @@ test('select fairness across threads: a blocking select over two busy channels t
 test('select fairness: when both cases are always ready each is chosen about half the time', async () => {
   const [atx, arx] = sharedUnbounded<number>();
   const [btx, brx] = sharedUnbounded<number>();
-  for (let i = 0; i < 4000; i++) {
+  const N = 4000;
+  for (let i = 0; i < N; i++) {
     atx.trySend(i);
     btx.trySend(i);
   }
-  const s = agent('selectConsume', { a: arx, b: brx }, { api: 'sync' });
-  // The consumer drains; while both are non-empty it picks at random.
-  const r = await s.message<{ counts: { a: number; b: number }; got: number[] }>('counts');
-  void r;
   atx.close();
   btx.close();
+  // Blocking select in a worker: while both channels hold messages it picks at random.
+  const s = agent('selectConsume', { a: arx, b: brx }, { api: 'sync' });
+  const r = await guard(s.message<{ counts: { a: number; b: number }; order: number[] }>('counts'), 30000, 'select consumer');
+  assert.deepEqual(r.counts, { a: N, b: N });
+  const firstB = r.order.slice(0, N).filter((c) => c === 1).length;
+  assert.ok(firstB > N * 0.4 && firstB < N * 0.6, `case b chosen ${firstB} times of the first ${N}`);
   await s.exited;
-  // Fairness measured on the main thread too (async select over shared channels).
+  // Async select over shared channels on the main thread.
   const [ctx, crx] = sharedUnbounded<number>();
   const [dtx, drx] = sharedUnbounded<number>();
   const counts = { c: 0, d: 0 };
@@ -219,4 +232,93 @@ test('ping-pong worker ↔ worker (blocking) and main ↔ worker (async)', async
   pingTx.close();
   pongRx.close();
   await w.exited;
+});
+
+test('channels made and dropped in four threads at once: memory is reused and no two channels overlap', async () => {
+  const before = sharedStats();
+  const workers = [1, 2, 3].map((seed) => agent('churn', {}, { n: 150, seed }));
+  // The main thread churns too, with async operations.
+  for (let r = 0; r < 150; r++) {
+    const [tx, rx] = r % 2 === 0 ? sharedBounded<Uint8Array>(4, { ringBytes: 256 + ((r * 97) % 4096) }) : sharedUnbounded<Uint8Array>({ ringBytes: 256 });
+    for (let k = 0; k < 6; k++) {
+      const v = new Uint8Array((r * 31 + k * 500) % 3000).fill((r + k) & 255);
+      await tx.send(v);
+      const got = await rx.recv();
+      assert.ok(got.length === v.length && got.every((x) => x === ((r + k) & 255)), `main round ${r}: whole`);
+    }
+    tx.close();
+    rx.close();
+  }
+  const done = await guard(Promise.all(workers.map((w) => w.message<{ churned: number }>('churned'))), 60000, 'churning workers');
+  assert.deepEqual(done.map((d) => d.churned), [150, 150, 150]);
+  await Promise.all(workers.map((w) => w.exited));
+  assert.equal(sharedStats().channels, before.channels, 'every channel made here was freed');
+  // Frees the main thread had to postpone land within a few ms.
+  await until(() => sharedStats().bytesInUse === before.bytesInUse, 'the memory to be back on the free lists');
+  assert.ok(sharedStats().arenaBytes < before.arenaBytes + (2 << 20), 'freed memory was reused instead of growing the arena');
+});
+
+test('messages far larger than the ring cross threads whole, both ways; stats show depth, waiting threads and memory', async () => {
+  const [inTx, inRx] = sharedBounded<unknown>(2, { ringBytes: 4096 });
+  const [outTx, outRx] = sharedBounded<unknown>(2, { ringBytes: 4096 });
+  const w = spawnWorker(new URL('./workers/echo.js', import.meta.url), { handles: { input: inRx, output: outTx }, workerData: { mode: 'sync' } });
+  // The worker parks in recvSync: one waiting receiver, nothing buffered.
+  await until(() => channelStats(inTx).waitingReceivers === 1, 'the worker to wait');
+  assert.equal(channelStats(inTx).len, 0);
+  const base = channelStats(outRx).bytes;
+  for (const size of [5000, 1 << 20, 8 << 20]) {
+    const v = new Float64Array(size / 8).map((_, i) => i * 0.5);
+    await inTx.send({ size, v });
+    // Echoed and buffered, not yet received: its out-of-line block counts in the channel's memory.
+    await until(() => channelStats(outRx).len === 1, 'the echo');
+    assert.ok(channelStats(outRx).bytes >= base + size);
+    assert.deepEqual(await outRx.recv(), { size, v });
+    assert.equal(channelStats(outRx).bytes, base, 'given back once received');
+  }
+  inTx.close();
+  await assert.rejects(outRx.recv(), RecvError);
+  outRx.close();
+  await new Promise((r) => w.once('exit', r));
+});
+
+test('rendezvous: a send whose receiver leaves before taking the value fails, it never reports success', async () => {
+  for (let round = 0; round < 6; round++) {
+    // Main thread sends (async); the only receiver, in a worker, takes k values then exits.
+    const k = 3 + round;
+    const [tx, rx] = sharedBounded<number>(0);
+    const cell = new SharedArrayBuffer(4);
+    const a = agent('forever', { rx }, { op: 'recv', progress: cell, endAfter: k, end: 'exit' });
+    let completed = 0;
+    const e = await guard(
+      (async () => {
+        for (let i = 0; ; i++) {
+          try {
+            await tx.send(i);
+          } catch (err) {
+            return err;
+          }
+          completed++;
+        }
+      })(),
+      10000,
+      'sending to a receiver that leaves',
+    );
+    assert.ok(e instanceof SendError, String(e));
+    assert.equal(completed, k, 'exactly the values taken count as sent');
+    assert.equal(Atomics.load(new Int32Array(cell), 0), k);
+    assert.equal((e as SendError<number>).value, k);
+    tx.close();
+    await a.exited;
+    // A worker blocked in sendSync; the main thread takes k values, then closes its receiver.
+    const [tx2, rx2] = sharedBounded<unknown>(0);
+    const cell2 = new SharedArrayBuffer(4);
+    const p = agent('forever', { tx: tx2 }, { op: 'send', progress: cell2 });
+    for (let i = 0; i < k; i++) assert.equal(((await rx2.recv()) as { i: number }).i, i);
+    // Its next offer is in the slot or about to be: closing must fail that send.
+    await until(() => channelStats(rx2).waitingSenders > 0 || rx2.len > 0 || Atomics.load(new Int32Array(cell2), 0) > k, 'the next offer');
+    rx2.close();
+    const code = await guard(p.exited, 10000, 'the blocked worker sender');
+    assert.notEqual(code, 0, 'its sendSync threw SendError');
+    assert.equal(Atomics.load(new Int32Array(cell2), 0), k, 'only the taken values count as sent');
+  }
 });
