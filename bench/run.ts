@@ -1,7 +1,8 @@
 /**
  * Runs the benchmark suites, prints their tables and writes their JSON to
  * `bench/results/` (one file per suite): in-thread channels, the log writer,
- * remote channels (select with WEFT_BENCH_SUITES=inthread,log,remote).
+ * remote channels, the hang monitor (select with
+ * WEFT_BENCH_SUITES=inthread,log,remote,monitor).
  *
  * Run: `npm run bench` (or `npx tsc -p tsconfig.json && node --expose-gc dist/bench/run.js`).
  * Environment: see bench/inthread.ts (WEFT_BENCH_N for quick runs, …).
@@ -10,6 +11,7 @@
  */
 import { formatInThread, optionsFromEnv, runInThread, writeInThreadJson } from './inthread.js';
 import { runLog } from './log.js';
+import { runMonitor } from './monitor.js';
 
 interface Suite {
   readonly name: string;
@@ -30,6 +32,10 @@ const suites: readonly Suite[] = [
     async run() {
       await runLog();
     },
+  },
+  {
+    name: 'monitor',
+    run: () => runMonitor(),
   },
   {
     name: 'remote',

@@ -5,6 +5,7 @@
  * @module
  */
 import { threadId, type MessagePort } from 'node:worker_threads';
+import type { HangMonitor, HangMonitorMember } from './monitor.js';
 import { watchLoops, type LoopWatcher } from '../patterns/watch.js';
 import { allocate, free, isStopped, nextAnnotationId, wordIndex, type Table } from './table.js';
 
@@ -130,15 +131,28 @@ export class Registrar {
 }
 
 /**
- * The handle of one registered component. Call `notifyActivity` when it
- * starts handling something and `notifyWait` when it goes back to waiting;
- * both are plain writes to shared memory (no allocation, no message).
+ * The handle of one registered component, from `register` on a
+ * {@link HangMonitor} or a {@link HangMonitorMember}. Call `notifyActivity`
+ * when it starts handling something and `notifyWait` when it goes back to
+ * waiting for input: both are plain writes to shared memory (no message; an
+ * annotation costs one message the first time this thread uses it).
+ *
+ * @example
+ * ```ts
+ * import { startHangMonitor } from 'weft/monitor';
+ * const monitor = startHangMonitor();
+ * using reg = monitor.register('importer', { transientMs: 100, permanentMs: 2000 });
+ * for (const file of files) {
+ *   reg.notifyActivity('file'); importFile(file);
+ * }
+ * reg.notifyWait();
+ * ```
  */
 export class ComponentRegistration {
   private readonly words: Int32Array;
   private readonly w: number;
   private done: boolean;
-  /** Hooks to pass to `spawn(body, { hooks })` from weft's patterns. */
+  /** Hooks to pass to `spawn(body, { hooks })`, for a component registered by hand. */
   readonly hooks: { onActivity(annotation: string): void; onWait(): void };
 
   constructor(
@@ -157,14 +171,20 @@ export class ComponentRegistration {
     };
   }
 
-  /** The component is busy (optionally: with what). */
+  /** The component is busy (optionally: with what; keep the set of annotations small, e.g. input names). */
   notifyActivity(annotation?: string): void {
     if (this.done) return;
     const t = this.words;
     const i = this.w;
-    t[i + 1] = annotation === undefined ? 0 : this.registrar.intern(annotation);
+    if (annotation !== this.lastAnnotation) {
+      // A hot loop repeats its annotation: only a new one costs a lookup.
+      this.lastAnnotation = annotation;
+      t[i + 1] = annotation === undefined ? 0 : this.registrar.intern(annotation);
+    }
     t[i] = (t[i] + 2) | 1;
   }
+
+  private lastAnnotation: string | undefined;
 
   /** The component waits for input: never reported while waiting. */
   notifyWait(): void {

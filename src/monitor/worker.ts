@@ -122,7 +122,8 @@ async function run(): Promise<void> {
     }
   };
 
-  const emit = (alert: HangAlert): void => {
+  const emit = (fields: Omit<HangAlert, 'raisedAt'>): void => {
+    const alert: HangAlert = { ...fields, raisedAt: performance.timeOrigin + performance.now() };
     const msg: MonitorMessage = { type: 'alert', alert };
     control.postMessage(msg);
   };

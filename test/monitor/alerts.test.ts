@@ -37,13 +37,17 @@ test('permanent alert on the main thread samples the spinning function', async (
     await guard(m.ready, 10000, 'ready');
     await sleep(50);
     reg.notifyActivity();
+    const start = performance.timeOrigin + performance.now();
     const x = spinOnMain(1500);
+    const end = performance.timeOrigin + performance.now();
     reg.notifyWait();
     assert.equal(typeof x, 'number');
     const a = await awaitAlert(m, (y) => y.component === 'stuck-main' && y.kind === 'permanent');
     assert.ok(a.frames !== undefined && a.frames.length > 0, 'frames sampled');
     assert.ok(a.frames.some((f) => f.functionName === 'spinOnMain'), JSON.stringify(a.frames.slice(0, 3)));
     assert.match(formatAlert(a), /at spinOnMain \(.*helpers\.js:\d+:\d+\)/);
+    // Raised (and sampled) while the main thread was still stuck, not after it came back.
+    assert.ok(a.raisedAt > start && a.raisedAt < end, `raised at ${a.raisedAt - start} ms into a ${end - start} ms hang`);
   } finally {
     await guard(m.shutdown(), 10000, 'shutdown');
     m.alerts.close();

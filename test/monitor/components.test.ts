@@ -53,12 +53,22 @@ test('a component blocked in receive is never reported; an ended one frees its r
     }
     assert.deepEqual(drain(m), []);
     const [tx, rx] = bounded<number>(1);
-    const c = spawn({ handle: (_s, msg) => void crunchOnMain(msg.value) }, { inputs: { rx }, name: 'third' });
+    let release!: () => void;
+    const released = new Promise<void>((r) => (release = r));
+    const c = spawn(
+      {
+        async handle(_s, msg) {
+          crunchOnMain(msg.value);
+          await released; // still handling (not waiting for input) until the alert is in
+        },
+      },
+      { inputs: { rx }, name: 'third' },
+    );
     await sleep(50);
     await tx.send(150);
-    // Still handling (the loop is between messages, not waiting) until the alert is in.
     const a = await awaitAlert(m, (x) => x.component === 'third');
     assert.equal(a.kind, 'transient');
+    release();
     tx.close();
     await guard(c.done, 5000, 'third done');
   } finally {
