@@ -7,7 +7,10 @@
  * (`notifyWait()` before each receive, `notifyActivity('msg')` after it)
  * versus not reporting, monitor not started. The same again with the
  * consumer as a component from `spawn`: watched by a monitor (it reports
- * by itself) versus no monitor. Goal: slowdown under 5%.
+ * by itself) versus no monitor. Goal: slowdown under 5%. Load on a shared
+ * 2-core machine swings single runs by ±20%, so the suite also times the
+ * two calls alone in a tight loop and relates that to the time of one
+ * message.
  *
  * (b) Alert latency. A component goes busy and spins, on the main thread or
  * on a worker thread; the time from the start of the hang to the moment
@@ -24,7 +27,7 @@
  * Run: `npx tsc -p tsconfig.json && node --expose-gc dist/bench/monitor.js`
  * (or `WEFT_BENCH_SUITES=monitor npm run bench`).
  * Environment: WEFT_BENCH_MONITOR_N (messages per run, default 1,000,000),
- * WEFT_BENCH_MONITOR_ROUNDS (default 7), WEFT_BENCH_MONITOR_LATENCY_ROUNDS
+ * WEFT_BENCH_MONITOR_ROUNDS (default 9), WEFT_BENCH_MONITOR_LATENCY_ROUNDS
  * (default 5).
  *
  * @module
@@ -71,7 +74,10 @@ async function spsc(variant: Variant, n: number): Promise<number> {
   gc?.();
   const [tx, rx] = bounded<number>(CAP);
   const monitor = variant.endsWith('-on') ? startHangMonitor({ periodMs: PERIOD_MS, components: { transientMs: 1000, permanentMs: 5000 } }) : undefined;
-  if (monitor !== undefined) await monitor.ready;
+  if (monitor !== undefined) {
+    await monitor.ready;
+    await new Promise((r) => setTimeout(r, 200)); // let the new thread's start-up compilation settle
+  }
   const expected = (n * (n - 1)) / 2;
   const t0 = performance.now();
   let sum: number;
@@ -102,6 +108,27 @@ async function spsc(variant: Variant, n: number): Promise<number> {
   monitor?.alerts.close();
   if (sum !== expected) throw new Error(`${variant}: received sum ${sum}, expected ${expected}`);
   return n / (dt / 1000);
+}
+
+/** ns per notifyWait() + notifyActivity('msg') pair, median of 7 runs of 2M pairs. */
+async function callCost(): Promise<number> {
+  const m = startHangMonitor({ periodMs: PERIOD_MS, components: false });
+  await m.ready;
+  const reg = m.register('calls', { transientMs: 1000, permanentMs: 5000 });
+  const n = 2_000_000;
+  const runs: number[] = [];
+  for (let r = 0; r < 8; r++) {
+    const t0 = performance.now();
+    for (let i = 0; i < n; i++) {
+      reg.notifyWait();
+      reg.notifyActivity('msg');
+    }
+    if (r > 0) runs.push(((performance.now() - t0) * 1e6) / n); // the first run warms up
+  }
+  reg.unregister();
+  await m.shutdown();
+  m.alerts.close();
+  return median(runs);
 }
 
 function shuffle<T>(a: T[]): T[] {
@@ -195,7 +222,7 @@ async function workerMain(): Promise<void> {
 export async function runMonitor(options: MonitorBenchOptions = {}): Promise<{ file: string; table: string }> {
   const env = process.env;
   const messages = options.messages ?? Number(env['WEFT_BENCH_MONITOR_N'] ?? 1_000_000);
-  const rounds = options.rounds ?? Number(env['WEFT_BENCH_MONITOR_ROUNDS'] ?? 7);
+  const rounds = options.rounds ?? Number(env['WEFT_BENCH_MONITOR_ROUNDS'] ?? 9);
   const latencyRounds = options.latencyRounds ?? Number(env['WEFT_BENCH_MONITOR_LATENCY_ROUNDS'] ?? 5);
   const load0 = loadavg()[0]!;
   const log = (s: string): void => void process.stderr.write(`${s}\n`);
@@ -214,13 +241,19 @@ export async function runMonitor(options: MonitorBenchOptions = {}): Promise<{ f
     compSlow.push(1 - got['component-on'] / got['component-off']);
     log(`round ${r + 1}/${rounds}: ${variants.map((v) => `${v} ${(got[v] / 1e6).toFixed(2)}M/s`).join(', ')}`);
   }
+  // The calls alone, in a tight loop: a figure that load noise hardly moves.
+  const pairNs = await callCost();
   const cost = {
+    pairNs,
+    shareOfPlainMessage: pairNs / (1e9 / median(rates['plain-off'])),
     messages,
     rounds,
     msgsPerSec: Object.fromEntries(variants.map((v) => [v, Math.round(median(rates[v]))])) as Record<Variant, number>,
     runs: rates,
     plainSlowdown: median(plainSlow),
     componentSlowdown: median(compSlow),
+    plainSlowdownOfMedians: 1 - median(rates['plain-on']) / median(rates['plain-off']),
+    componentSlowdownOfMedians: 1 - median(rates['component-on']) / median(rates['component-off']),
     plainSlowdownRuns: plainSlow,
     componentSlowdownRuns: compSlow,
   };
@@ -244,7 +277,9 @@ export async function runMonitor(options: MonitorBenchOptions = {}): Promise<{ f
   const lines = [
     `monitor (a) reporting cost, spsc bounded(${CAP}), ${messages} msgs, median of ${rounds} rounds:`,
     ...variants.map((v) => `  ${v.padEnd(14)} ${(cost.msgsPerSec[v] / 1e6).toFixed(2)} M msgs/s`),
-    `  slowdown with reporting: plain loop ${pct(cost.plainSlowdown)}, component loop ${pct(cost.componentSlowdown)} (goal < 5%)`,
+    `  slowdown with reporting, median of per-round ratios: plain loop ${pct(cost.plainSlowdown)}, component loop ${pct(cost.componentSlowdown)} (goal < 5%)`,
+    `  slowdown with reporting, ratio of medians:          plain loop ${pct(cost.plainSlowdownOfMedians)}, component loop ${pct(cost.componentSlowdownOfMedians)}`,
+    `  notifyWait() + notifyActivity('msg') alone: ${pairNs.toFixed(1)} ns per pair = ${pct(cost.shareOfPlainMessage)} of a plain-off spsc message`,
     `monitor (b) permanent alert with frames, overshoot past permanentMs (period ${PERIOD_MS} ms), ${latencyRounds} runs each:`,
     ...latency.map((l) => `  ${l.thread.padEnd(6)} permanentMs ${String(l.permanentMs).padStart(4)}: median +${l.medianOvershootMs} ms, worst +${l.maxOvershootMs} ms (goal ≤ +50 ms)`),
   ];
