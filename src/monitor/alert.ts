@@ -1,7 +1,8 @@
 /**
- * Hang alerts and their readable form.
+ * Hang alerts and their readable form; profile samples.
  * @module
  */
+import type { HangMonitor } from './monitor.js';
 
 /**
  * One frame of a sampled stack, top of the stack first. `line` and `column`
@@ -53,6 +54,26 @@ export interface HangAlert {
   raisedAt: number;
   annotation?: string;
   frames?: StackFrame[];
+}
+
+/**
+ * One stack sample of a profile ({@link HangMonitor.profile}): the thread,
+ * when it was taken (ms since the epoch), and its frames, top first.
+ *
+ * @example
+ * ```ts
+ * import type { ProfileSample } from 'weft/monitor';
+ * const top = (samples: ProfileSample[]): Map<string, number> => {
+ *   const counts = new Map<string, number>();
+ *   for (const s of samples) { const f = s.frames[0]?.functionName ?? ''; counts.set(f, (counts.get(f) ?? 0) + 1); }
+ *   return counts;
+ * };
+ * ```
+ */
+export interface ProfileSample {
+  threadId: number;
+  at: number;
+  frames: StackFrame[];
 }
 
 /**

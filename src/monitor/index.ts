@@ -27,6 +27,7 @@ export {
   type HangMonitorMember,
   type JoinOptions,
   type MonitorToken,
+  type ProfileOptions,
 } from './monitor.js';
 export { ComponentRegistration, type RegisterOptions } from './registration.js';
-export { formatAlert, type HangAlert, type StackFrame } from './alert.js';
+export { formatAlert, type HangAlert, type ProfileSample, type StackFrame } from './alert.js';

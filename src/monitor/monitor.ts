@@ -5,7 +5,7 @@
  */
 import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
 import { unbounded, type Receiver } from '../channel/index.js';
-import type { HangAlert } from './alert.js';
+import type { HangAlert, ProfileSample } from './alert.js';
 import { checkTimeouts, Registrar, type ComponentRegistration, type RegisterOptions } from './registration.js';
 import { createTable, markStopped, openTable } from './table.js';
 import type { ControlMessage, MonitorMessage, MonitorWorkerData } from './worker.js';
@@ -130,6 +130,20 @@ export interface HangMonitor {
   register(name: string, options: RegisterOptions): ComponentRegistration;
   /** A token for a worker thread to {@link joinHangMonitor} with (one per worker). */
   token(): MonitorToken;
+  /**
+   * The sampler toggle: samples the stacks of `threads` (default: every
+   * thread with a registration) every `intervalMs` (default 10) for
+   * `durationMs`, and resolves with the samples (empty once the monitor is
+   * gone). Each sample costs its thread one short script run.
+   *
+   * @example
+   * ```ts
+   * const samples = await monitor.profile({ durationMs: 2000, intervalMs: 20 });
+   * const hot = samples.filter((s) => s.frames[0]?.functionName === 'render').length;
+   * console.log(`render on top in ${hot} of ${samples.length} samples`);
+   * ```
+   */
+  profile(options: ProfileOptions): Promise<ProfileSample[]>;
   /** Stops the monitor and waits for its thread to exit. Idempotent. */
   shutdown(): Promise<void>;
   /**
@@ -141,6 +155,24 @@ export interface HangMonitor {
   readonly exited: Promise<void>;
   /** Whether the monitor thread is still running. */
   readonly running: boolean;
+}
+
+/**
+ * Options of {@link HangMonitor.profile}.
+ *
+ * @example
+ * ```ts
+ * import type { ProfileOptions } from 'weft/monitor';
+ * const mainOnly: ProfileOptions = { durationMs: 1000, intervalMs: 5, threads: [0] };
+ * ```
+ */
+export interface ProfileOptions {
+  /** How long to sample, ms. */
+  durationMs: number;
+  /** Time between two samples of a thread, ms (default 10). */
+  intervalMs?: number;
+  /** Thread ids to sample (0 = main); default: every thread with a registration at each tick. */
+  threads?: number[];
 }
 
 /** How long shutdown waits for the monitor to exit by itself before terminating it. */
@@ -176,22 +208,49 @@ export function startHangMonitor(options: HangMonitorOptions = {}): HangMonitor 
   const { port1, port2 } = new MessageChannel();
   const data: MonitorWorkerData = { sab: table.sab, periodMs, port: port1, sampleStacks: options.sampleStacks ?? true };
   const worker = new Worker(new URL('./worker.js', import.meta.url), { workerData: data, transferList: [port1] });
-  worker.unref();
   port2.unref();
   const [alertTx, alerts] = unbounded<HangAlert>();
   let running = true;
   let onReady!: () => void;
   const ready = new Promise<void>((resolve) => (onReady = resolve));
+  // The monitor thread keeps the process alive only while something awaits it (start-up,
+  // a profile, shutdown), never for the watching itself. (Adding a 'message' listener to a
+  // Worker refs it again, so this counts rather than calls unref() once.)
+  let refs = 1;
+  const refWorker = (): void => {
+    if (refs++ === 0) worker.ref();
+  };
+  const unrefWorker = (): void => {
+    if (--refs === 0) worker.unref();
+  };
+  const profiles = new Map<number, (samples: ProfileSample[]) => void>();
+  let nextProfile = 1;
   worker.on('message', (m: MonitorMessage) => {
-    if (m.type === 'ready') return onReady();
+    if (m.type === 'ready') {
+      onReady();
+      return unrefWorker();
+    }
+    if (m.type === 'detached') {
+      // A macrotask later this thread has surely dispatched the inspector work queued before
+      // the message (it runs in an interrupt or its own async handle): then the monitor may exit.
+      setTimeout(() => control({ type: 'detached-ack' }), 1);
+      return;
+    }
+    if (m.type === 'profile') {
+      profiles.get(m.id)?.(m.samples);
+      profiles.delete(m.id);
+      unrefWorker();
+      return;
+    }
     try {
       alertTx.trySend(m.alert);
     } catch {
       // nobody listens any more
     }
   });
-  worker.on('error', () => {
-    // the exit event follows
+  worker.on('error', (e: unknown) => {
+    // The exit event follows (and disconnects the alerts); say why rather than go quiet.
+    process.emitWarning(`the hang monitor thread failed: ${e instanceof Error ? e.message : String(e)}`, 'WeftMonitorWarning');
   });
   const exited = new Promise<void>((resolve) => {
     worker.once('exit', () => {
@@ -200,6 +259,8 @@ export function startHangMonitor(options: HangMonitorOptions = {}): HangMonitor 
       markStopped(table);
       registrar.close();
       alertTx.close();
+      for (const r of profiles.values()) r([]);
+      profiles.clear();
       resolve();
     });
   });
@@ -225,6 +286,22 @@ export function startHangMonitor(options: HangMonitorOptions = {}): HangMonitor 
       return running;
     },
     register: (name, opts) => registrar.register(name, opts),
+    profile(opts) {
+      const { durationMs, intervalMs = 10, threads } = opts;
+      if (!(durationMs >= 0) || !Number.isFinite(durationMs)) throw new RangeError(`profile: durationMs must be a finite number >= 0, got ${durationMs}`);
+      if (!(intervalMs > 0) || !Number.isFinite(intervalMs)) throw new RangeError(`profile: intervalMs must be a finite number > 0, got ${intervalMs}`);
+      if (threads !== undefined && !threads.every((t) => Number.isInteger(t) && t >= 0)) throw new RangeError('profile: threads must be thread ids (integers >= 0, 0 = main)');
+      const id = nextProfile++;
+      return new Promise<ProfileSample[]>((resolve) => {
+        profiles.set(id, resolve);
+        refWorker(); // a pending profile keeps the process alive, like any pending I/O
+        if (!control({ type: 'profile', id, durationMs, intervalMs, ...(threads !== undefined ? { threads: [...threads] } : {}) })) {
+          profiles.delete(id);
+          unrefWorker();
+          resolve([]);
+        }
+      });
+    },
     token() {
       const { port1: mine, port2: theirs } = new MessageChannel();
       if (!control({ type: 'port', port: mine }, [mine])) mine.close();
@@ -233,6 +310,7 @@ export function startHangMonitor(options: HangMonitorOptions = {}): HangMonitor 
     shutdown() {
       if (shutdownPromise !== undefined) return shutdownPromise;
       markStopped(table); // registrations become no-ops at once
+      if (running) refWorker(); // awaiting the exit keeps the process alive
       control({ type: 'stop' });
       shutdownPromise = (async () => {
         if (!running) return;

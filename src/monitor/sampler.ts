@@ -94,8 +94,10 @@ export class Sampler {
 
   private connect(): inspector.Session {
     if (this.session !== undefined) return this.session;
+    if (this.closed) throw new Error('sampler closed');
     const s = new inspector.Session();
     s.connectToMainThread();
+    this.connectedOnce = true;
     s.on('NodeWorker.attachedToWorker', (m: { params: { sessionId: string; workerInfo: { title?: string } } }) => {
       // The protocol's workerId is the inspector's own counter; the thread id is only in the title.
       const got = /^\[worker (\d+)\]/.exec(m.params.workerInfo.title ?? '');
@@ -123,14 +125,40 @@ export class Sampler {
     return s;
   }
 
-  private hold(): void {
+  /** Keeps the session (and this thread) alive until the matching {@link release}: a profile holds it for its whole run. */
+  hold(): void {
     if (this.pending++ === 0) this.keepAlive = setInterval(() => {}, 1000);
   }
 
-  private release(): void {
-    if (--this.pending === 0 && this.keepAlive !== undefined) {
-      clearInterval(this.keepAlive);
-      this.keepAlive = undefined;
+  /**
+   * The session is connected only while samples are taken: a session from a
+   * worker thread keeps the main thread from exiting ("Waiting for the
+   * debugger to disconnect"), and a process must be able to end without
+   * stopping its monitor.
+   */
+  release(): void {
+    if (--this.pending > 0) return;
+    if (this.keepAlive !== undefined) clearInterval(this.keepAlive);
+    this.keepAlive = undefined;
+    this.disconnect();
+  }
+
+  /** Whether a session was ever connected (the monitor's exit then waits for the main thread; see worker.ts). */
+  private connectedOnce = false;
+
+  private disconnect(): void {
+    const s = this.session;
+    if (s === undefined) return;
+    this.session = undefined;
+    this.workersEnabled = undefined;
+    this.workerSessions.clear();
+    for (const r of this.replies.values()) r(undefined);
+    this.replies.clear();
+    for (const w of this.attachWaiters.values()) w();
+    try {
+      s.disconnect();
+    } catch {
+      // already gone
     }
   }
 
@@ -207,25 +235,15 @@ export class Sampler {
     }
   }
 
-  /** Disconnects; pending samples resolve undefined. */
-  async close(): Promise<void> {
-    if (this.closed) return;
-    const s = this.session;
-    if (s !== undefined && this.workersEnabled !== undefined) {
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      await Promise.race([this.post('NodeWorker.disable', {}), new Promise((r) => (timer = setTimeout(r, SAMPLE_TIMEOUT_MS)))]);
-      clearTimeout(timer);
-    }
+  /**
+   * Stops sampling and disconnects. Returns whether a session was ever
+   * connected: the main thread processes a disconnect later and then writes
+   * back to this thread's inspector, so this thread must not exit before the
+   * main thread has done so (see the monitor's shutdown).
+   */
+  close(): boolean {
     this.closed = true;
-    for (const r of this.replies.values()) r(undefined);
-    this.replies.clear();
-    for (const w of this.attachWaiters.values()) w();
-    if (s === undefined) return;
-    try {
-      s.disconnect();
-    } catch {
-      // already gone
-    }
-    this.session = undefined;
+    this.disconnect();
+    return this.connectedOnce;
   }
 }

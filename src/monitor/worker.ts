@@ -6,15 +6,23 @@
  */
 import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
 import { after, select, unbounded } from '../channel/index.js';
-import type { HangAlert } from './alert.js';
+import type { HangAlert, ProfileSample } from './alert.js';
 import type { RegistrarMessage } from './registration.js';
 import { Sampler } from './sampler.js';
 import { free, markStopped, openTable, ownerIndex, wordIndex } from './table.js';
 
 /** Messages from the main thread's HangMonitor to the monitor worker. @internal */
-export type ControlMessage = { type: 'stop' } | { type: 'port'; port: MessagePort };
+export type ControlMessage =
+  | { type: 'stop' }
+  | { type: 'detached-ack' }
+  | { type: 'port'; port: MessagePort }
+  | { type: 'profile'; id: number; durationMs: number; intervalMs: number; threads?: number[] };
 /** Messages from the monitor worker to the main thread. @internal */
-export type MonitorMessage = { type: 'alert'; alert: HangAlert } | { type: 'ready' };
+export type MonitorMessage =
+  | { type: 'alert'; alert: HangAlert }
+  | { type: 'ready' }
+  | { type: 'detached' }
+  | { type: 'profile'; id: number; samples: ProfileSample[] };
 /** workerData of the monitor worker. @internal */
 export interface MonitorWorkerData {
   sab: SharedArrayBuffer;
@@ -68,7 +76,9 @@ async function run(): Promise<void> {
     port.on('close', () => deliver({ source, closed: true }));
     port.start();
   };
+  let onDetachedAck: (() => void) | undefined;
   const onControl = (m: ControlMessage): void => {
+    if (m.type === 'detached-ack') return onDetachedAck?.();
     try {
       ctlTx.trySend(m);
     } catch {
@@ -168,6 +178,24 @@ async function run(): Promise<void> {
     }
   };
 
+  // The sampler toggle: sample threads at a rate for a while, apart from the hang checks.
+  const profile = async (c: Extract<ControlMessage, { type: 'profile' }>): Promise<void> => {
+    const samples: ProfileSample[] = [];
+    const end = performance.now() + c.durationMs;
+    sampler.hold(); // one session for the whole run
+    while (!stop && performance.now() < end) {
+      const next = performance.now() + c.intervalMs;
+      const threads = c.threads ?? [...new Set([...entries.values()].map((e) => e.threadId))];
+      const got = await Promise.all(threads.map(async (threadId) => ({ threadId, at: performance.timeOrigin + performance.now(), frames: await sampler.sample(threadId) })));
+      for (const g of got) if (g.frames !== undefined) samples.push({ threadId: g.threadId, at: g.at, frames: g.frames });
+      const wait = next - performance.now();
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    }
+    sampler.release();
+    const msg: MonitorMessage = { type: 'profile', id: c.id, samples };
+    control.postMessage(msg);
+  };
+
   const ready: MonitorMessage = { type: 'ready' };
   control.postMessage(ready);
   const batch: Incoming[] = [];
@@ -183,6 +211,7 @@ async function run(): Promise<void> {
     for (const c of ctlBatch) {
       if (c.type === 'stop') stop = true;
       else if (c.type === 'port') addPort(c.port);
+      else if (c.type === 'profile') void profile(c);
     }
     ctlBatch.length = 0;
     if (stop) break;
@@ -195,7 +224,15 @@ async function run(): Promise<void> {
   // Shut down: mark the table, release everything, and let the thread exit by itself
   // (process.exit() with a connected inspector session aborts the process).
   markStopped(table);
-  await sampler.close();
+  if (sampler.close()) {
+    // The main thread processes a session's disconnect later, and then writes back to this
+    // thread's inspector: exiting before that aborts the whole process (seen on Node 20).
+    // The main thread answers only after it has run its pending inspector work.
+    const acked = new Promise<void>((resolve) => (onDetachedAck = resolve));
+    const msg: MonitorMessage = { type: 'detached' };
+    control.postMessage(msg);
+    await acked;
+  }
   control.off('message', onControl);
   control.unref();
   for (const p of ports.values()) p.close();

@@ -177,3 +177,45 @@ test('no alert after shutdown; the alerts channel disconnects', async () => {
   assert.equal(reg.registered, false);
   reg.unregister();
 });
+
+test('profile: samples registered threads at a rate; the spinning function dominates the main thread\'s samples', async () => {
+  const m = startHangMonitor({ components: false });
+  try {
+    const reg = m.register('profiled', T);
+    await guard(m.ready, 10000, 'ready');
+    const samples = m.profile({ durationMs: 400, intervalMs: 20 });
+    await sleep(30);
+    reg.notifyActivity();
+    spinOnMain(600); // covers the rest of the window
+    reg.notifyWait();
+    const got = await guard(samples, 10000, 'profile');
+    const main = got.filter((s) => s.threadId === 0);
+    assert.ok(main.length >= 2, `${main.length} samples`);
+    const spinning = main.filter((s) => s.frames.some((f) => f.functionName === 'spinOnMain'));
+    assert.ok(spinning.length >= main.length / 2, `${spinning.length} of ${main.length} samples in spinOnMain`);
+    for (const s of got) assert.ok(s.at > 0 && s.frames.length > 0);
+    assert.throws(() => m.profile({ durationMs: -1 }), RangeError);
+    reg.unregister();
+  } finally {
+    await guard(m.shutdown(), 10000, 'shutdown');
+    m.alerts.close();
+  }
+  assert.deepEqual(await m.profile({ durationMs: 100 }), []); // a gone monitor: no samples
+});
+
+test('sampleStacks: false sends permanent alerts without frames', async () => {
+  const m = startHangMonitor({ sampleStacks: false, components: false });
+  try {
+    const reg = m.register('unsampled', T);
+    await guard(m.ready, 10000, 'ready');
+    await sleep(50);
+    reg.notifyActivity('x');
+    const a = await awaitAlert(m, (y) => y.component === 'unsampled' && y.kind === 'permanent');
+    reg.notifyWait();
+    assert.equal(a.frames, undefined);
+    assert.equal(a.annotation, 'x');
+  } finally {
+    await guard(m.shutdown(), 10000, 'shutdown');
+    m.alerts.close();
+  }
+});
