@@ -156,9 +156,13 @@ async function run(): Promise<void> {
       const annotationId = Atomics.load(table.words, wi + 1);
       const annotation = annotationId === 0 ? undefined : annotations.get(annotationId);
       const base = { component: e.name, threadId: e.threadId, durationMs: d, ...(annotation !== undefined ? { annotation } : {}) };
+      // Both in order, even when the monitor thread overslept past both timeouts.
+      if (d > e.transientMs && !e.transientSent) {
+        e.transientSent = true;
+        emit({ kind: 'transient', ...base });
+      }
       if (d > e.permanentMs && !e.permanentSent) {
         e.permanentSent = true;
-        e.transientSent = true;
         if (!data.sampleStacks) {
           emit({ kind: 'permanent', ...base });
           continue;
@@ -171,9 +175,6 @@ async function run(): Promise<void> {
           const still = Atomics.load(table.words, wi) === word;
           emit({ kind: 'permanent', ...base, durationMs: performance.now() - since, ...(frames !== undefined && still ? { frames } : {}) });
         });
-      } else if (d > e.transientMs && !e.transientSent) {
-        e.transientSent = true;
-        emit({ kind: 'transient', ...base });
       }
     }
   };
