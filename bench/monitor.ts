@@ -153,10 +153,24 @@ interface LatencySample {
   frames: number;
 }
 
+/** The first permanent alert for `component`; the guard timer also keeps the process alive meanwhile (awaiting alerts alone does not). */
 async function firstPermanent(m: HangMonitor, component: string): Promise<HangAlert> {
-  for (;;) {
-    const a = await m.alerts.recv();
-    if (a.kind === 'permanent' && a.component === component) return a;
+  let guard: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    guard = setTimeout(() => reject(new Error(`no permanent alert for ${component} within 30 s`)), 30_000);
+  });
+  try {
+    return await Promise.race([
+      (async () => {
+        for (;;) {
+          const a = await m.alerts.recv();
+          if (a.kind === 'permanent' && a.component === component) return a;
+        }
+      })(),
+      timeout,
+    ]);
+  } finally {
+    clearTimeout(guard);
   }
 }
 
