@@ -24,7 +24,7 @@ import inspector from 'node:inspector';
 import type { StackFrame } from './alert.js';
 
 /** How long a sample may take before the alert goes out without frames, ms. */
-export const SAMPLE_TIMEOUT_MS = 500;
+export const SAMPLE_TIMEOUT_MS = 1000;
 /** Deepest stack kept. */
 const MAX_FRAMES = 64;
 /** The sample script's own name, to drop its frame from the result. */

@@ -100,7 +100,7 @@ test('a component on a worker thread reports by itself, with the worker\'s stack
   const m = startHangMonitor({ components: false });
   const token = m.token();
   const w = new Worker(new URL('./workers/component.js', import.meta.url), {
-    workerData: { token, spinMs: 1500 },
+    workerData: { token, spinMs: 3000 }, // long enough for a sample on a loaded machine
     transferList: [token.port],
   });
   const threadId = w.threadId;
