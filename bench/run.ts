@@ -1,8 +1,8 @@
 /**
  * Runs the benchmark suites, prints their tables and writes their JSON to
  * `bench/results/` (one file per suite): in-thread channels, the log writer,
- * cross-thread channels, the worker pool, remote channels (select with
- * WEFT_BENCH_SUITES=inthread,log,threads,pool,remote).
+ * cross-thread channels, the worker pool, remote channels, the hang monitor
+ * (select with WEFT_BENCH_SUITES=inthread,log,threads,pool,remote,monitor).
  *
  * Run: `npm run bench` (or `npx tsc -p tsconfig.json && node --expose-gc dist/bench/run.js`).
  * Environment: see bench/inthread.ts and bench/threads.ts (WEFT_BENCH_N for quick runs, …).
@@ -12,6 +12,7 @@
 import { formatInThread, optionsFromEnv, runInThread, writeInThreadJson } from './inthread.js';
 import { runLog } from './log.js';
 import { runThreads } from './threads.js';
+import { runMonitor } from './monitor.js';
 
 interface Suite {
   readonly name: string;
@@ -45,6 +46,10 @@ const suites: readonly Suite[] = [
       const mod = (await import(new URL('./pool.js', import.meta.url).href)) as { runPool(): Promise<unknown> };
       await mod.runPool();
     },
+  },
+  {
+    name: 'monitor',
+    run: () => runMonitor(),
   },
   {
     name: 'remote',

@@ -5,12 +5,33 @@
  * @module
  */
 import { threadId, type MessagePort } from 'node:worker_threads';
+import type { HangMonitor, HangMonitorMember } from './monitor.js';
+import { watchLoops, type LoopWatcher } from '../patterns/watch.js';
 import { allocate, free, isStopped, nextAnnotationId, wordIndex, type Table } from './table.js';
 
-/** Timeouts of a registered component, in milliseconds. */
+/**
+ * Timeouts of a registered component, in milliseconds: busy (active, not
+ * waiting) past `transientMs` raises a `'transient'` alert, past
+ * `permanentMs` a `'permanent'` one with a stack sample.
+ *
+ * @example
+ * ```ts
+ * import type { RegisterOptions } from 'weft/monitor';
+ * const interactive: RegisterOptions = { transientMs: 100, permanentMs: 1000 };
+ * console.log(interactive.permanentMs); // 1000
+ * ```
+ */
 export interface RegisterOptions {
   transientMs: number;
   permanentMs: number;
+}
+
+/** Throws a RangeError saying what to pass when the timeouts are not numbers >= 0. */
+export function checkTimeouts(what: string, options: RegisterOptions): void {
+  const { transientMs, permanentMs } = options;
+  if (!(transientMs >= 0) || !(permanentMs >= 0)) {
+    throw new RangeError(`${what}: transientMs and permanentMs must be numbers >= 0 (milliseconds), got ${transientMs} and ${permanentMs}`);
+  }
 }
 
 /** Messages from a registrar to the monitor. @internal */
@@ -52,10 +73,8 @@ export class Registrar {
   }
 
   register(name: string, options: RegisterOptions): ComponentRegistration {
+    checkTimeouts(`register(${name})`, options);
     const { transientMs, permanentMs } = options;
-    if (!(transientMs >= 0) || !(permanentMs >= 0)) {
-      throw new RangeError(`register(${name}): transientMs and permanentMs must be numbers >= 0`);
-    }
     if (!this.active) return new ComponentRegistration(this, name, -1, 0);
     const got = allocate(this.table);
     if (got === undefined) throw new RangeError(`register(${name}): the hang monitor's table is full (${this.table.size} slots)`);
@@ -64,9 +83,44 @@ export class Registrar {
     return new ComponentRegistration(this, name, slot, gen);
   }
 
+  /**
+   * Registers every loop weft starts on this thread from now on (components,
+   * pool workers) with `options`, until the returned undo runs. While it
+   * watches, the thread holds an idle anchor registration, so the monitor
+   * does not exit between one loop's end and the next one's start.
+   */
+  watchLoops(options: RegisterOptions): () => void {
+    checkTimeouts('components', options);
+    if (!this.active) return () => {};
+    const anchor = this.register(`(loops of thread ${threadId})`, { transientMs: Infinity, permanentMs: Infinity });
+    const watcher: LoopWatcher = (name) => {
+      if (!this.active) return undefined;
+      let reg: ComponentRegistration;
+      try {
+        reg = this.register(name, options);
+      } catch {
+        return undefined; // a full table leaves the loop unwatched rather than failing it
+      }
+      return { onActivity: reg.hooks.onActivity, onWait: reg.hooks.onWait, detach: () => reg.unregister() };
+    };
+    const previous = watchLoops(watcher);
+    let undone = false;
+    this.unwatch = () => {
+      if (undone) return;
+      undone = true;
+      const now = watchLoops(previous);
+      if (now !== watcher) watchLoops(now); // someone else installed theirs since: keep it
+      anchor.unregister();
+    };
+    return this.unwatch;
+  }
+
+  private unwatch: (() => void) | undefined;
+
   /** Stops this thread's registrar; the monitor drops its registrations. */
   close(): void {
     if (this.closed) return;
+    this.unwatch?.();
     this.closed = true;
     try {
       this.port.close();
@@ -77,15 +131,28 @@ export class Registrar {
 }
 
 /**
- * The handle of one registered component. Call `notifyActivity` when it
- * starts handling something and `notifyWait` when it goes back to waiting;
- * both are plain writes to shared memory (no allocation, no message).
+ * The handle of one registered component, from `register` on a
+ * {@link HangMonitor} or a {@link HangMonitorMember}. Call `notifyActivity`
+ * when it starts handling something and `notifyWait` when it goes back to
+ * waiting for input: both are plain writes to shared memory (no message; an
+ * annotation costs one message the first time this thread uses it).
+ *
+ * @example
+ * ```ts
+ * import { startHangMonitor } from 'weft/monitor';
+ * const monitor = startHangMonitor();
+ * using reg = monitor.register('importer', { transientMs: 100, permanentMs: 2000 });
+ * for (const file of files) {
+ *   reg.notifyActivity('file'); importFile(file);
+ * }
+ * reg.notifyWait();
+ * ```
  */
 export class ComponentRegistration {
   private readonly words: Int32Array;
   private readonly w: number;
   private done: boolean;
-  /** Hooks to pass to `spawn(body, { hooks })` from weft's patterns. */
+  /** Hooks to pass to `spawn(body, { hooks })`, for a component registered by hand. */
   readonly hooks: { onActivity(annotation: string): void; onWait(): void };
 
   constructor(
@@ -104,14 +171,20 @@ export class ComponentRegistration {
     };
   }
 
-  /** The component is busy (optionally: with what). */
+  /** The component is busy (optionally: with what; keep the set of annotations small, e.g. input names). */
   notifyActivity(annotation?: string): void {
     if (this.done) return;
     const t = this.words;
     const i = this.w;
-    t[i + 1] = annotation === undefined ? 0 : this.registrar.intern(annotation);
+    if (annotation !== this.lastAnnotation) {
+      // A hot loop repeats its annotation: only a new one costs a lookup.
+      this.lastAnnotation = annotation;
+      t[i + 1] = annotation === undefined ? 0 : this.registrar.intern(annotation);
+    }
     t[i] = (t[i] + 2) | 1;
   }
+
+  private lastAnnotation: string | undefined;
 
   /** The component waits for input: never reported while waiting. */
   notifyWait(): void {

@@ -1,260 +1,232 @@
 /**
- * Stack sampling through the inspector, from the monitor worker.
+ * Stack sampling of a busy thread through the inspector, from the monitor thread.
  *
- * The spike paused the target with `Debugger.pause` and read `callFrames`; on
- * Node 20.20 that aborted the whole process (V8 CHECK failure in
- * `ScopeIterator::VisitLocalScope`, building scope chains for the paused
- * frames of a busy worker). So this samples with the CPU profiler instead:
- * `Profiler.start`, a short window, `Profiler.stop`, and the stack of the last
- * busy sample. The target thread is never paused, and V8 never walks scopes.
- * Works the same for the main thread (the session itself) and for a worker
- * (through the `NodeWorker` domain on the same session).
+ * A `Runtime.evaluate` posted to a thread's inspector is dispatched through a
+ * V8 interrupt, so it runs even while that thread spins in JavaScript, on top
+ * of the spinning frames. The evaluated snippet captures its own stack trace
+ * (an ordinary `Error.captureStackTrace`), which therefore lists the frames of
+ * the code that is stuck, and returns it as plain data.
+ *
+ * Why not the alternatives: `Debugger.pause` makes V8 build scope chains for
+ * every paused frame, and on Node 20 that aborts the process now and then (a
+ * check failure in the scope iterator) when the pause lands in optimized code;
+ * it also needs a resume. The CPU profiler (`Profiler.start`/`stop`) never
+ * pauses but only knows code compiled while it runs: a loop that was
+ * on-stack-replaced before the profiler started shows as its caller.
+ * A stack trace needs neither scopes nor a pause, and costs the sampled thread
+ * one short script run.
+ *
+ * The main thread is reached with `connectToMainThread()`; worker threads
+ * through the `NodeWorker` domain of that same session.
  * @module
  */
 import inspector from 'node:inspector';
 import type { StackFrame } from './alert.js';
 
-/** Sampling window, ms. */
-const WINDOW_MS = 25;
-/** Guard for one inspector call, ms. */
-const CALL_TIMEOUT_MS = 1000;
-/** How long to wait for a worker's inspector target to be attached. */
-const ATTACH_TIMEOUT_MS = 1000;
-/** A pause that gets no `Debugger.paused` within this is resumed anyway. */
-const PAUSE_TIMEOUT_MS = 200;
-/** Frames of a paused event arriving up to this late are still used. */
-const LATE_PAUSE_MS = 1000;
-/** Guard for a whole sample. */
-const SAMPLE_TIMEOUT_MS = 2500;
+/** How long a sample may take before the alert goes out without frames, ms. */
+export const SAMPLE_TIMEOUT_MS = 1000;
+/** Deepest stack kept. */
+const MAX_FRAMES = 64;
+/** The sample script's own name, to drop its frame from the result. */
+const SAMPLE_URL = 'weft:hang-monitor-sample';
 
-interface ProfileNode {
-  id: number;
-  callFrame: { functionName: string; url: string; lineNumber: number; columnNumber: number };
-  children?: number[];
-}
-interface Profile {
-  nodes: ProfileNode[];
-  samples?: number[];
-}
-
-const META = new Set(['(root)', '(program)', '(idle)', '(garbage collector)']);
-
-/** The stack (top first) of the last sample that ran JavaScript. */
-export function lastStack(profile: Profile): StackFrame[] | undefined {
-  const byId = new Map<number, ProfileNode>();
-  const parent = new Map<number, number>();
-  for (const n of profile.nodes) {
-    byId.set(n.id, n);
-    for (const c of n.children ?? []) parent.set(c, n.id);
-  }
-  const samples = profile.samples ?? [];
-  for (let k = samples.length - 1; k >= 0; k--) {
-    const leaf = byId.get(samples[k]);
-    if (leaf === undefined || META.has(leaf.callFrame.functionName)) continue;
-    const frames: StackFrame[] = [];
-    for (let n: ProfileNode | undefined = leaf; n !== undefined; n = byId.get(parent.get(n.id) ?? -1)) {
-      if (META.has(n.callFrame.functionName)) continue;
-      const f = n.callFrame;
-      frames.push({ functionName: f.functionName, url: f.url, line: f.lineNumber + 1, column: f.columnNumber + 1 });
-    }
-    if (frames.length > 0) return frames;
-  }
-  return undefined;
-}
-
-type Target = number; // threadId; 0 = main
-interface PausedFrame {
-  functionName: string;
-  url: string;
-  location: { scriptId?: string; lineNumber: number; columnNumber?: number };
-}
 /**
- * `'profiler'` (default): CPU profiler window, never pauses the target. Code
- * already running in on-stack-replaced (OSR) form before the window may be
- * attributed to its caller.
- * `'debugger'`: `Debugger.pause` / `callFrames` / `Debugger.resume`: exact
- * frames, but see the module note: it can abort the process on Node 20.
+ * Runs on the sampled thread, inside whatever it was doing. It restores
+ * `Error.stackTraceLimit` and `Error.prepareStackTrace` before returning, and
+ * when `prepareStackTrace` cannot be replaced (frozen intrinsics) returns the
+ * plain stack string instead.
  */
-export type SamplerMode = 'profiler' | 'debugger';
-type Reply = { result?: unknown; error?: unknown };
+const SAMPLE_SOURCE = `(function () {
+  const E = Error, limit = E.stackTraceLimit, prepare = E.prepareStackTrace, o = {};
+  try {
+    E.stackTraceLimit = ${MAX_FRAMES};
+    E.prepareStackTrace = function (_, sites) {
+      return sites.map(function (s) {
+        return [s.getFunctionName() || '', s.getScriptNameOrSourceURL() || s.getFileName() || '', s.getLineNumber() || 0, s.getColumnNumber() || 0];
+      });
+    };
+    E.captureStackTrace(o);
+    return o.stack;
+  } finally {
+    E.stackTraceLimit = limit;
+    E.prepareStackTrace = prepare;
+  }
+})()
+//# sourceURL=${SAMPLE_URL}`;
 
+const EVALUATE = { expression: SAMPLE_SOURCE, returnByValue: true, silent: true, generatePreview: false };
+
+/** Frames out of the sample script's result (an array of tuples, or a stack string). */
+export function parseSample(value: unknown): StackFrame[] | undefined {
+  const frames: StackFrame[] = [];
+  if (Array.isArray(value)) {
+    for (const t of value) {
+      if (!Array.isArray(t) || t.length < 4) continue;
+      const [functionName, url, line, column] = t as [unknown, unknown, unknown, unknown];
+      if (url === SAMPLE_URL) continue;
+      frames.push({ functionName: String(functionName), url: String(url), line: Number(line), column: Number(column) });
+    }
+  } else if (typeof value === 'string') {
+    for (const l of value.split('\n')) {
+      const m = /^\s*at (?:(.*?) \()?(.*?):(\d+):(\d+)\)?$/.exec(l);
+      if (m === null || m[2] === SAMPLE_URL) continue;
+      frames.push({ functionName: m[1] ?? '', url: m[2]!, line: Number(m[3]), column: Number(m[4]) });
+    }
+  } else return undefined;
+  return frames.length > 0 ? frames : undefined;
+}
+
+type Reply = { result?: { result?: { value?: unknown } }; error?: unknown };
+
+/** Samples the stacks of this process's threads (0 = main) from a worker thread. */
 export class Sampler {
   private session: inspector.Session | undefined;
-  private workersEnabled: Promise<unknown> | undefined;
   private closed = false;
-  /** A ref'd timer while inspector calls are pending: a session callback alone does not keep a worker alive. */
+  private workersEnabled: Promise<unknown> | undefined;
+  /** threadId → inspector sessionId of that worker */
+  private readonly workerSessions = new Map<number, string>();
+  private readonly attachWaiters = new Map<number, () => void>();
+  private readonly replies = new Map<number, (r: Reply | undefined) => void>();
+  private nextId = 1;
+  /** A session callback alone does not keep a worker thread alive: hold a ref'd timer while calls are out. */
   private keepAlive: ReturnType<typeof setInterval> | undefined;
   private pending = 0;
-  /** workerId (threadId) → inspector sessionId */
-  private readonly workerSessions = new Map<number, string>();
-  private readonly attachWaiters = new Map<number, (sessionId: string) => void>();
-  private readonly workerReplies = new Map<number, (r: Reply) => void>();
-  private readonly profilerReady = new Set<Target>();
-  private readonly busy = new Set<Target>();
-  private nextId = 1;
-  /** Waiters for a `Debugger.paused` event, by target. */
-  private readonly pauseWaiters = new Map<Target, (frames: StackFrame[] | undefined) => void>();
-  private readonly debuggerReady = new Set<Target>();
-  /** scriptId → url per target, from `Debugger.scriptParsed` (callFrames' own url is often empty). */
-  private readonly scriptUrls = new Map<Target, Map<string, string>>();
-
-  private onScript(target: Target, params: { scriptId?: string; url?: string } | undefined): void {
-    if (params?.scriptId === undefined || !params.url) return;
-    let m = this.scriptUrls.get(target);
-    if (m === undefined) this.scriptUrls.set(target, (m = new Map()));
-    m.set(params.scriptId, params.url);
-  }
-
-  /**
-   * `local`: connect to this thread's own inspector (used on the main thread
-   * to sample workers for the monitor) instead of `connectToMainThread`.
-   */
-  constructor(
-    readonly mode: SamplerMode = 'debugger',
-    private readonly local = false,
-  ) {}
-
-  private onPaused(target: Target, callFrames: PausedFrame[] | undefined, resume: () => void): void {
-    resume(); // never leave a thread paused, whoever paused it
-    const w = this.pauseWaiters.get(target);
-    if (w === undefined) return;
-    this.pauseWaiters.delete(target);
-    const urls = this.scriptUrls.get(target);
-    w((callFrames ?? []).map((f) => ({ functionName: f.functionName, url: f.url || (urls?.get(f.location.scriptId ?? '') ?? ''), line: f.location.lineNumber + 1, column: (f.location.columnNumber ?? 0) + 1 })));
-  }
 
   private connect(): inspector.Session {
     if (this.session !== undefined) return this.session;
+    if (this.closed) throw new Error('sampler closed');
     const s = new inspector.Session();
-    if (this.local) s.connect();
-    else s.connectToMainThread();
-    s.on('NodeWorker.attachedToWorker', (m: { params: { sessionId: string; workerInfo: { workerId: string | number } } }) => {
-      const id = Number(m.params.workerInfo.workerId);
+    s.connectToMainThread();
+    this.connectedOnce = true;
+    s.on('NodeWorker.attachedToWorker', (m: { params: { sessionId: string; workerInfo: { title?: string } } }) => {
+      // The protocol's workerId is the inspector's own counter; the thread id is only in the title.
+      const got = /^\[worker (\d+)\]/.exec(m.params.workerInfo.title ?? '');
+      if (got === null) return;
+      const id = Number(got[1]);
       this.workerSessions.set(id, m.params.sessionId);
-      const w = this.attachWaiters.get(id);
-      if (w !== undefined) {
-        this.attachWaiters.delete(id);
-        w(m.params.sessionId);
-      }
+      this.attachWaiters.get(id)?.();
     });
     s.on('NodeWorker.detachedFromWorker', (m: { params: { sessionId: string } }) => {
-      for (const [id, sid] of this.workerSessions) {
-        if (sid === m.params.sessionId) {
-          this.workerSessions.delete(id);
-          this.profilerReady.delete(id);
-        }
-      }
+      for (const [id, sid] of this.workerSessions) if (sid === m.params.sessionId) this.workerSessions.delete(id);
     });
-    s.on('NodeWorker.receivedMessageFromWorker', (m: { params: { sessionId: string; message: string } }) => {
-      let msg: { id?: number; method?: string; params?: { callFrames?: PausedFrame[]; scriptId?: string; url?: string } } & Reply;
+    s.on('NodeWorker.receivedMessageFromWorker', (m: { params: { message: string } }) => {
+      let msg: Reply & { id?: number };
       try {
-        msg = JSON.parse(m.params.message);
+        msg = JSON.parse(m.params.message) as Reply & { id?: number };
       } catch {
         return;
       }
-      const sid = m.params.sessionId;
-      let target: Target | undefined;
-      for (const [id, x] of this.workerSessions) if (x === sid) target = id;
-      if (msg.method === 'Debugger.scriptParsed') return this.onScript(target ?? -1, msg.params);
-      if (msg.method === 'Debugger.paused') {
-        this.onPaused(target ?? -1, msg.params?.callFrames, () => void this.postWorker(sid, 'Debugger.resume'));
-        return;
-      }
       if (msg.id === undefined) return;
-      const r = this.workerReplies.get(msg.id);
-      if (r !== undefined) {
-        this.workerReplies.delete(msg.id);
-        r(msg);
-      }
-    });
-    s.on('Debugger.scriptParsed', (m: { params: { scriptId: string; url: string } }) => this.onScript(0, m.params));
-    s.on('Debugger.paused', (m: { params: { callFrames: PausedFrame[] } }) => {
-      this.onPaused(0, m.params.callFrames, () => void this.post('Debugger.resume'));
+      const r = this.replies.get(msg.id);
+      this.replies.delete(msg.id);
+      r?.(msg);
     });
     this.session = s;
     return s;
   }
 
-  /** A call on this session; resolves undefined on error or timeout. */
-  private post(method: string, params?: object): Promise<unknown> {
+  /** Keeps the session (and this thread) alive until the matching {@link release}: a profile holds it for its whole run. */
+  hold(): void {
+    if (this.pending++ === 0) this.keepAlive = setInterval(() => {}, 1000);
+  }
+
+  /**
+   * The session is connected only while samples are taken: a session from a
+   * worker thread keeps the main thread from exiting ("Waiting for the
+   * debugger to disconnect"), and a process must be able to end without
+   * stopping its monitor.
+   */
+  release(): void {
+    if (--this.pending > 0) return;
+    if (this.keepAlive !== undefined) clearInterval(this.keepAlive);
+    this.keepAlive = undefined;
+    this.disconnect();
+  }
+
+  /** Whether a session was ever connected (the monitor's exit then waits for the main thread; see worker.ts). */
+  private connectedOnce = false;
+
+  private disconnect(): void {
     const s = this.session;
-    if (s === undefined) return Promise.resolve(undefined);
+    if (s === undefined) return;
+    this.session = undefined;
+    this.workersEnabled = undefined;
+    this.workerSessions.clear();
+    for (const r of this.replies.values()) r(undefined);
+    this.replies.clear();
+    for (const w of this.attachWaiters.values()) w();
+    try {
+      s.disconnect();
+    } catch {
+      // already gone
+    }
+  }
+
+  /** A call on the session; resolves undefined on error. */
+  private post(method: string, params: object): Promise<unknown> {
+    const s = this.session;
+    if (s === undefined || this.closed) return Promise.resolve(undefined);
     return new Promise((resolve) => {
-      const timer = setTimeout(() => resolve(undefined), CALL_TIMEOUT_MS);
       try {
-        s.post(method, params ?? {}, (err, res) => {
-          clearTimeout(timer);
-          resolve(err ? undefined : res);
-        });
+        s.post(method, params, (err, res) => resolve(err ? undefined : res));
       } catch {
-        clearTimeout(timer);
         resolve(undefined);
       }
     });
   }
 
-  /** A call on a worker's inspector target; resolves undefined on error or timeout. */
-  private postWorker(sessionId: string, method: string, params?: object): Promise<unknown> {
+  /** A call forwarded to a worker's inspector; resolves with its reply (undefined when it cannot be sent). */
+  private postWorker(sessionId: string, method: string, params: object): Promise<Reply | undefined> {
     const id = this.nextId++;
     return new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        this.workerReplies.delete(id);
-        resolve(undefined);
-      }, CALL_TIMEOUT_MS);
-      this.workerReplies.set(id, (r) => {
-        clearTimeout(timer);
-        resolve(r.error !== undefined ? undefined : r.result);
+      this.replies.set(id, resolve);
+      const message = JSON.stringify({ id, method, params });
+      void this.post('NodeWorker.sendMessageToWorker', { sessionId, message }).then((r) => {
+        if (r === undefined && this.replies.delete(id)) resolve(undefined);
       });
-      const message = JSON.stringify({ id, method, params: params ?? {} });
-      void this.post('NodeWorker.sendMessageToWorker', { sessionId, message });
     });
-  }
-
-  private hold(): void {
-    if (this.pending++ === 0) this.keepAlive = setInterval(() => {}, 1000);
-  }
-
-  private release(): void {
-    if (--this.pending === 0 && this.keepAlive !== undefined) {
-      clearInterval(this.keepAlive);
-      this.keepAlive = undefined;
-    }
-  }
-
-  /** Attaches to worker targets ahead of time (a target attached long before its first pause pauses more reliably). */
-  prepareWorkers(): void {
-    if (this.closed) return;
-    this.connect();
-    this.workersEnabled ??= this.post('NodeWorker.enable', { waitForDebuggerOnStart: false });
   }
 
   private async workerSession(threadId: number): Promise<string | undefined> {
+    // Attaching reports every running worker at once; later workers attach as they start.
     this.workersEnabled ??= this.post('NodeWorker.enable', { waitForDebuggerOnStart: false });
     await this.workersEnabled;
     const known = this.workerSessions.get(threadId);
-    if (known !== undefined) return known;
-    return new Promise<string | undefined>((resolve) => {
-      const timer = setTimeout(() => {
-        this.attachWaiters.delete(threadId);
-        resolve(undefined);
-      }, ATTACH_TIMEOUT_MS);
-      this.attachWaiters.set(threadId, (s) => {
-        clearTimeout(timer);
-        resolve(s);
-      });
-    });
+    if (known !== undefined || this.closed) return known;
+    await new Promise<void>((resolve) => this.attachWaiters.set(threadId, resolve));
+    this.attachWaiters.delete(threadId);
+    return this.workerSessions.get(threadId);
   }
 
-  /** Samples the stack of thread `threadId` (0 = main). Resolves undefined if sampling failed. */
-  async sample(threadId: number): Promise<StackFrame[] | undefined> {
-    if (this.closed || this.busy.has(threadId)) return undefined;
+  private async sampleNow(threadId: number): Promise<StackFrame[] | undefined> {
+    this.connect();
+    let reply: Reply | undefined;
+    if (threadId === 0) {
+      const res = (await this.post('Runtime.evaluate', EVALUATE)) as Reply['result'];
+      reply = { result: res };
+    } else {
+      const sid = await this.workerSession(threadId);
+      if (sid === undefined) return undefined;
+      reply = await this.postWorker(sid, 'Runtime.evaluate', EVALUATE);
+    }
+    if (reply === undefined || reply.error !== undefined) return undefined;
+    return parseSample(reply.result?.result?.value);
+  }
+
+  /**
+   * The current stack of thread `threadId` (0 = main), top frame first, or
+   * undefined when it could not be taken within `timeoutMs` (a thread blocked
+   * outside JavaScript, in a synchronous system call, answers only later).
+   */
+  async sample(threadId: number, timeoutMs = SAMPLE_TIMEOUT_MS): Promise<StackFrame[] | undefined> {
+    if (this.closed) return undefined;
     this.hold();
     let timer: ReturnType<typeof setTimeout> | undefined;
     try {
       return await Promise.race([
-        this.sampleOnce(threadId),
+        this.sampleNow(threadId).catch(() => undefined),
         new Promise<undefined>((resolve) => {
-          timer = setTimeout(() => resolve(undefined), SAMPLE_TIMEOUT_MS);
+          timer = setTimeout(() => resolve(undefined), timeoutMs);
         }),
       ]);
     } finally {
@@ -263,100 +235,15 @@ export class Sampler {
     }
   }
 
-  private async sampleOnce(threadId: number): Promise<StackFrame[] | undefined> {
-    this.busy.add(threadId);
-    this.hold();
-    try {
-      this.connect();
-      let call: (method: string, params?: object) => Promise<unknown>;
-      if (threadId === 0) call = (m, p) => this.post(m, p);
-      else {
-        const sid = await this.workerSession(threadId);
-        if (sid === undefined || this.closed) return undefined;
-        call = (m, p) => this.postWorker(sid, m, p);
-      }
-      if (this.mode === 'debugger') {
-        const frames = await this.pauseSample(threadId, call);
-        if (frames !== undefined || this.closed) return frames;
-        // The pause did not take (seen with tight optimized loops): fall back to a profiler window.
-      }
-      if (!this.profilerReady.has(threadId)) {
-        await call('Profiler.enable');
-        await call('Profiler.setSamplingInterval', { interval: 500 });
-        this.profilerReady.add(threadId);
-      }
-      await call('Profiler.start');
-      await new Promise((r) => setTimeout(r, WINDOW_MS));
-      const res = (await call('Profiler.stop')) as { profile?: Profile } | undefined;
-      return res?.profile === undefined ? undefined : lastStack(res.profile);
-    } catch {
-      return undefined;
-    } finally {
-      this.busy.delete(threadId);
-      this.release();
-    }
-  }
-
-  private async pauseSample(target: Target, call: (method: string, params?: object) => Promise<unknown>): Promise<StackFrame[] | undefined> {
-    // Debugger.enable and Debugger.pause go out back to back (not awaiting the
-    // enable reply): on a busy worker the pause then takes effect far more often.
-    if (!this.debuggerReady.has(target)) {
-      this.debuggerReady.add(target);
-      void call('Debugger.enable');
-    }
-    return new Promise<StackFrame[] | undefined>((resolve) => {
-      // A pause with no paused event yet must still be resumed: send a resume at
-      // PAUSE_TIMEOUT_MS, but keep listening a while, since a late paused event
-      // (seen at 250+ ms on a busy worker) still carries the frames (and is resumed
-      // by onPaused as it arrives).
-      const early = setTimeout(() => void call('Debugger.resume'), PAUSE_TIMEOUT_MS);
-      const late = setTimeout(() => {
-        this.pauseWaiters.delete(target);
-        void call('Debugger.resume');
-        resolve(undefined);
-      }, LATE_PAUSE_MS);
-      this.pauseWaiters.set(target, (frames) => {
-        clearTimeout(early);
-        clearTimeout(late);
-        resolve(frames);
-      });
-      void call('Debugger.pause');
-    });
-  }
-
-  /** Disables the domains and disconnects. */
-  async close(): Promise<void> {
-    if (this.closed) return;
+  /**
+   * Stops sampling and disconnects. Returns whether a session was ever
+   * connected: the main thread processes a disconnect later and then writes
+   * back to this thread's inspector, so this thread must not exit before the
+   * main thread has done so (see the monitor's shutdown).
+   */
+  close(): boolean {
     this.closed = true;
-    const s = this.session;
-    if (s === undefined) return;
-    this.hold();
-    try {
-      const calls: Promise<unknown>[] = [];
-      for (const t of this.profilerReady) {
-        if (t === 0) calls.push(this.post('Profiler.disable'));
-        else {
-          const sid = this.workerSessions.get(t);
-          if (sid !== undefined) calls.push(this.postWorker(sid, 'Profiler.disable'));
-        }
-      }
-      for (const t of this.debuggerReady) {
-        if (t === 0) calls.push(this.post('Debugger.disable'));
-        else {
-          const sid = this.workerSessions.get(t);
-          if (sid !== undefined) calls.push(this.postWorker(sid, 'Debugger.disable'));
-        }
-      }
-      await Promise.all(calls);
-      if (this.workersEnabled !== undefined) await this.post('NodeWorker.disable');
-    } finally {
-      this.release();
-    }
-    try {
-      s.disconnect();
-    } catch {
-      // already gone
-    }
-    this.session = undefined;
+    this.disconnect();
+    return this.connectedOnce;
   }
 }

@@ -6,25 +6,29 @@
  */
 import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
 import { after, select, unbounded } from '../channel/index.js';
-import type { HangAlert, StackFrame } from './alert.js';
+import type { HangAlert, ProfileSample } from './alert.js';
 import type { RegistrarMessage } from './registration.js';
-import { Sampler, type SamplerMode } from './sampler.js';
+import { Sampler } from './sampler.js';
 import { free, markStopped, openTable, ownerIndex, wordIndex } from './table.js';
 
 /** Messages from the main thread's HangMonitor to the monitor worker. @internal */
 export type ControlMessage =
   | { type: 'stop' }
+  | { type: 'detached-ack' }
   | { type: 'port'; port: MessagePort }
-  | { type: 'sampled'; id: number; frames: StackFrame[] | undefined };
+  | { type: 'profile'; id: number; durationMs: number; intervalMs: number; threads?: number[] };
 /** Messages from the monitor worker to the main thread. @internal */
-export type MonitorMessage = { type: 'alert'; alert: HangAlert } | { type: 'sample'; id: number; threadId: number } | { type: 'ready' };
+export type MonitorMessage =
+  | { type: 'alert'; alert: HangAlert }
+  | { type: 'ready' }
+  | { type: 'detached' }
+  | { type: 'profile'; id: number; samples: ProfileSample[] };
 /** workerData of the monitor worker. @internal */
 export interface MonitorWorkerData {
   sab: SharedArrayBuffer;
   periodMs: number;
   port: MessagePort;
-  sampler?: SamplerMode;
-  sampleWorkers?: boolean;
+  sampleStacks: boolean;
 }
 
 interface Entry {
@@ -48,7 +52,7 @@ async function run(): Promise<void> {
   const control = parentPort!;
   const table = openTable(data.sab);
   const periodMs = data.periodMs;
-  const sampler = new Sampler(data.sampler ?? 'debugger');
+  const sampler = new Sampler();
   const [msgTx, messages] = unbounded<Incoming>();
   const [ctlTx, ctl] = unbounded<ControlMessage>();
   const ports = new Map<number, MessagePort>();
@@ -56,6 +60,7 @@ async function run(): Promise<void> {
   const annotations = new Map<number, string>();
   let nextSource = 0;
   let everRegistered = false;
+  let stop = false;
 
   const deliver = (x: Incoming): void => {
     try {
@@ -71,36 +76,9 @@ async function run(): Promise<void> {
     port.on('close', () => deliver({ source, closed: true }));
     port.start();
   };
-  // Worker threads are sampled in debugger mode by the main thread's own
-  // session: pausing a worker through a monitor-thread session deadlocked the
-  // monitor thread in the spike's follow-up runs.
-  const sampleRequests = new Map<number, (f: StackFrame[] | undefined) => void>();
-  let nextSample = 1;
-  const sampleViaMain = (threadId: number): Promise<StackFrame[] | undefined> =>
-    new Promise((resolve) => {
-      const id = nextSample++;
-      const timer = setTimeout(() => {
-        sampleRequests.delete(id);
-        resolve(undefined);
-      }, 3000);
-      sampleRequests.set(id, (f) => {
-        clearTimeout(timer);
-        resolve(f);
-      });
-      const req: MonitorMessage = { type: 'sample', id, threadId };
-      control.postMessage(req);
-    });
-  const sample = (threadId: number): Promise<StackFrame[] | undefined> => {
-    if (threadId !== 0 && data.sampleWorkers !== true) return Promise.resolve(undefined);
-    return sampler.mode === 'debugger' && threadId !== 0 ? sampleViaMain(threadId) : sampler.sample(threadId);
-  };
+  let onDetachedAck: (() => void) | undefined;
   const onControl = (m: ControlMessage): void => {
-    if (m.type === 'sampled') {
-      const r = sampleRequests.get(m.id);
-      sampleRequests.delete(m.id);
-      r?.(m.frames);
-      return;
-    }
+    if (m.type === 'detached-ack') return onDetachedAck?.();
     try {
       ctlTx.trySend(m);
     } catch {
@@ -154,12 +132,13 @@ async function run(): Promise<void> {
     }
   };
 
-  const emit = (alert: HangAlert): void => {
+  const emit = (fields: Omit<HangAlert, 'raisedAt'>): void => {
+    const alert: HangAlert = { ...fields, raisedAt: performance.timeOrigin + performance.now() };
     const msg: MonitorMessage = { type: 'alert', alert };
     control.postMessage(msg);
   };
 
-  const checkpoint = async (): Promise<void> => {
+  const checkpoint = (): void => {
     for (const e of [...entries.values()]) {
       if (entries.get(e.slot) !== e) continue; // dropped while sampling
       const wi = wordIndex(table, e.slot);
@@ -177,30 +156,51 @@ async function run(): Promise<void> {
       const annotationId = Atomics.load(table.words, wi + 1);
       const annotation = annotationId === 0 ? undefined : annotations.get(annotationId);
       const base = { component: e.name, threadId: e.threadId, durationMs: d, ...(annotation !== undefined ? { annotation } : {}) };
-      if (d > e.permanentMs && !e.permanentSent) {
-        e.permanentSent = true;
-        e.transientSent = true;
-        // A pause can miss (no paused event within the guard): try a few times while still stuck.
-        let frames: StackFrame[] | undefined;
-        for (let k = 0; k < 2 && frames === undefined; k++) {
-          if (entries.get(e.slot) !== e || Atomics.load(table.words, wi) !== word) break;
-          frames = await sample(e.threadId);
-        }
-        // A pause that took effect only after the component moved on shows somewhere else: drop it.
-        if (Atomics.load(table.words, wi) !== word) frames = undefined;
-        emit({ kind: 'permanent', ...base, ...(frames !== undefined ? { frames } : {}) });
-      } else if (d > e.transientMs && !e.transientSent) {
+      // Both in order, even when the monitor thread overslept past both timeouts.
+      if (d > e.transientMs && !e.transientSent) {
         e.transientSent = true;
         emit({ kind: 'transient', ...base });
       }
+      if (d > e.permanentMs && !e.permanentSent) {
+        e.permanentSent = true;
+        if (!data.sampleStacks) {
+          emit({ kind: 'permanent', ...base });
+          continue;
+        }
+        // Sampled while the loop goes on checking the others; the alert waits for the sample.
+        const since = e.since;
+        void sampler.sample(e.threadId).then((frames) => {
+          if (stop || entries.get(e.slot) !== e) return;
+          // A component that moved on meanwhile was sampled somewhere else: no frames then.
+          const still = Atomics.load(table.words, wi) === word;
+          emit({ kind: 'permanent', ...base, durationMs: performance.now() - since, ...(frames !== undefined && still ? { frames } : {}) });
+        });
+      }
     }
+  };
+
+  // The sampler toggle: sample threads at a rate for a while, apart from the hang checks.
+  const profile = async (c: Extract<ControlMessage, { type: 'profile' }>): Promise<void> => {
+    const samples: ProfileSample[] = [];
+    const end = performance.now() + c.durationMs;
+    sampler.hold(); // one session for the whole run
+    while (!stop && performance.now() < end) {
+      const next = performance.now() + c.intervalMs;
+      const threads = c.threads ?? [...new Set([...entries.values()].map((e) => e.threadId))];
+      const got = await Promise.all(threads.map(async (threadId) => ({ threadId, at: performance.timeOrigin + performance.now(), frames: await sampler.sample(threadId) })));
+      for (const g of got) if (g.frames !== undefined) samples.push({ threadId: g.threadId, at: g.at, frames: g.frames });
+      const wait = next - performance.now();
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    }
+    sampler.release();
+    const msg: MonitorMessage = { type: 'profile', id: c.id, samples };
+    control.postMessage(msg);
   };
 
   const ready: MonitorMessage = { type: 'ready' };
   control.postMessage(ready);
   const batch: Incoming[] = [];
   const ctlBatch: ControlMessage[] = [];
-  let stop = false;
   while (!stop) {
     const r = await select({ msg: messages, control: ctl, tick: after(periodMs) });
     if (r.case === 'msg' && r.ok) handle(r.value);
@@ -212,18 +212,28 @@ async function run(): Promise<void> {
     for (const c of ctlBatch) {
       if (c.type === 'stop') stop = true;
       else if (c.type === 'port') addPort(c.port);
+      else if (c.type === 'profile') void profile(c);
     }
     ctlBatch.length = 0;
     if (stop) break;
     // The tether: once everything registered has gone, the monitor goes too.
     if (everRegistered && entries.size === 0) break;
-    await checkpoint();
+    checkpoint();
   }
 
+  stop = true;
   // Shut down: mark the table, release everything, and let the thread exit by itself
   // (process.exit() with a connected inspector session aborts the process).
   markStopped(table);
-  await sampler.close();
+  if (sampler.close()) {
+    // The main thread processes a session's disconnect later, and then writes back to this
+    // thread's inspector: exiting before that aborts the whole process (seen on Node 20).
+    // The main thread answers only after it has run its pending inspector work.
+    const acked = new Promise<void>((resolve) => (onDetachedAck = resolve));
+    const msg: MonitorMessage = { type: 'detached' };
+    control.postMessage(msg);
+    await acked;
+  }
   control.off('message', onControl);
   control.unref();
   for (const p of ports.values()) p.close();

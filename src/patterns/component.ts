@@ -15,6 +15,7 @@
 import { after, Receiver, select, trySelect, type SelectCases } from '../channel/index.js';
 import { Fair, isThenable } from './fair.js';
 import type { Parallel } from './tasks.js';
+import { loopHooks, type LoopHooks } from './watch.js';
 
 /**
  * What a component can wait on: a Receiver, or work it runs in parallel to
@@ -244,7 +245,11 @@ export interface SpawnOptions<I extends ComponentInputs> {
   readonly name?: string;
   /** Stops the component (reason `aborted`). */
   readonly signal?: AbortSignal;
-  /** Hang-monitor callbacks. */
+  /**
+   * Hang-monitor callbacks. Without them, the component reports to the
+   * thread's loop watcher if one is installed (see `watchLoops`; a hang
+   * monitor installs one), and detaches from it when it ends.
+   */
   readonly hooks?: ComponentHooks;
 }
 
@@ -339,6 +344,7 @@ class Loop<I extends ComponentInputs, S, R> implements ComponentContext<I> {
   private readonly receivers = new Map<string, Receiver<unknown>>();
   private readonly parallels: Parallel<unknown>[] = [];
   private readonly hooks: ComponentHooks | undefined;
+  private readonly watched: LoopHooks | undefined;
   private readonly external: AbortSignal | undefined;
   private openReceivers = 0;
   private readonly plainReceivers: number;
@@ -352,7 +358,8 @@ class Loop<I extends ComponentInputs, S, R> implements ComponentContext<I> {
   ) {
     this.name = options.name ?? `component-${++unnamed}`;
     this.inputs = options.inputs;
-    this.hooks = options.hooks;
+    this.watched = options.hooks === undefined ? loopHooks(this.name) : undefined;
+    this.hooks = options.hooks ?? this.watched;
     this.keys = Object.keys(options.inputs);
     for (const key of this.keys) this.adopt(key, options.inputs[key]!);
     this.plainReceivers = this.openReceivers;
@@ -504,6 +511,7 @@ class Loop<I extends ComponentInputs, S, R> implements ComponentContext<I> {
 
   /** Closes every input (cancelling parallel work with the stop reason) and lets go of the external signal. */
   private finish(): void {
+    this.watched?.detach();
     if (!this.ac.signal.aborted) this.ac.abort();
     this.external?.removeEventListener('abort', this);
     for (const key of this.keys) {

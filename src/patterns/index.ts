@@ -31,6 +31,7 @@ export {
   type StopInfo,
   type StopReason,
 } from './component.js';
+export { watchLoops, loopHooks, type LoopHooks, type LoopWatcher } from './watch.js';
 export { tasks, TaskGroup, type Parallel, type Task, type TaskResult } from './tasks.js';
 export { call, respond, decline, type CallOptions, type ReplyFor } from './call.js';
 export {

@@ -20,7 +20,7 @@ import { availableParallelism } from 'node:os';
 import { MessageChannel, receiveMessageOnPort, type MessagePort, type ResourceLimits, type TransferListItem, type Worker, type WorkerOptions } from 'node:worker_threads';
 import { bounded, type Receiver, type Sender } from '../channel/index.js';
 import { InvalidValueError, TrySendError } from '../channel/errors.js';
-import { sharedBounded, sharedUnbounded, spawn as spawnWorker } from '../shared/index.js';
+import { sharedBounded, sharedUnbounded, spawnWorker } from '../shared/index.js';
 import { PoolClosedError, WorkerExitError } from './errors.js';
 import { C_OFF, C_ON, C_READY, P_STARTED, R_MOVED, R_OK, R_SKIPPED, R_THREW, fromWire, type ControlMsg, type ResultMsg, type TaskMsg, type WireError } from './pool-wire.js';
 import type { Parallel, TaskResult } from './tasks.js';

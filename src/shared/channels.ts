@@ -7,7 +7,7 @@ import { Receiver } from '../channel/receiver.js';
 import { Sender } from '../channel/sender.js';
 import type { Handle } from '../channel/handle.js';
 import { context, contexts } from './context.js';
-import { KIND_BOUNDED, KIND_RENDEZVOUS, KIND_UNBOUNDED, SharedCore, type SharedChannelOptions } from './core.js';
+import { KIND_BOUNDED, KIND_RENDEZVOUS, KIND_UNBOUNDED, SharedCore, setReplyChannelFactory, type SharedChannelOptions } from './core.js';
 
 /**
  * A channel in shared memory with room for `capacity` messages, usable from
@@ -153,3 +153,5 @@ export function sharedStats(): SharedStats {
 }
 
 export { contexts };
+
+setReplyChannelFactory(() => sharedBounded(1));

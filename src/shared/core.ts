@@ -87,9 +87,22 @@ const decoder = new Decoder({ host: hostHooks });
 let bodyLen = 0;
 let bodyFlags = 0;
 
+/** Makes the one-shot reply channels of `call` (set by channels.ts, which builds on this module). */
+let makeReply: (<R>() => readonly [Sender<R>, Receiver<R>]) | undefined;
+/** @internal */
+export function setReplyChannelFactory(f: <R>() => readonly [Sender<R>, Receiver<R>]): void {
+  makeReply = f;
+}
+
 export class SharedCore<T> implements ChannelCore<T> {
   /** Marks shared cores for the codec hook (hooks.ts cannot import this module). */
   readonly isShared = true;
+
+  /** `call` on a shared channel: the reply Sender may cross threads, so it is shared too. */
+  replyChannel<R>(): readonly [Sender<R>, Receiver<R>] {
+    if (makeReply === undefined) throw new Error('weft: the shared layer is not loaded');
+    return makeReply<R>();
+  }
   readonly capacity: number | undefined;
   readonly kind: number;
   /** Word index of the header. */

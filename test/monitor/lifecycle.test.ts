@@ -42,7 +42,7 @@ test('shutdown before the monitor thread has even started', async () => {
 });
 
 test('the tether: the monitor exits when every registered component is gone', async () => {
-  const m = startHangMonitor();
+  const m = startHangMonitor({ components: false }); // watching loops would keep it running
   const a = m.register('a', T);
   const b = m.register('b', T);
   await sleep(30);
@@ -58,7 +58,7 @@ test('the tether: the monitor exits when every registered component is gone', as
 });
 
 test('a worker\'s registrations are dropped when it dies (tether through a worker)', async () => {
-  const m = startHangMonitor();
+  const m = startHangMonitor({ components: false });
   const token = m.token();
   const w = new Worker(new URL('./workers/spinner.js', import.meta.url), {
     workerData: { token, spinMs: 5000, n: 10 },
@@ -119,7 +119,7 @@ test('many monitors start and stop without leaking threads', async () => {
 });
 
 test('table size is enforced', async () => {
-  const m = startHangMonitor({ tableSize: 2 });
+  const m = startHangMonitor({ tableSize: 2, components: false });
   try {
     m.register('1', T);
     m.register('2', T);
