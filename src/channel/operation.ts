@@ -19,6 +19,7 @@ import {
   SendError,
   SendTimeoutError,
 } from './errors.js';
+import { offAbort, onAbort } from './abort.js';
 import { Waiter } from './waiter.js';
 
 /** What a parked operation is: which errors it reports. */
@@ -60,7 +61,7 @@ export class Operation<T> extends Waiter<T> {
     nextResolve = nextReject = undefined;
     if (signal !== undefined) {
       this.signal = signal;
-      signal.addEventListener('abort', this);
+      onAbort(signal, this);
     }
     if (timeoutMs !== Infinity) {
       this.deadline = now() + timeoutMs;
@@ -130,7 +131,7 @@ export class Operation<T> extends Waiter<T> {
 
   private cleanup(): void {
     if (this.signal !== undefined) {
-      this.signal.removeEventListener('abort', this);
+      offAbort(this.signal, this);
       this.signal = undefined;
     }
     if (this.timer !== undefined) {

@@ -14,6 +14,7 @@
  *
  * @module
  */
+import { offAbort, onAbort } from './abort.js';
 import { delayUntil, now } from './clock.js';
 import { DISCONNECTED, EMPTY, SENT, cannotBlock, type WaitDomain } from './core.js';
 import { ClosedHandleError, RecvError, SelectTimeoutError, SendError } from './errors.js';
@@ -387,7 +388,7 @@ abstract class Pending<R> {
       this.resolve = resolve;
       this.reject = reject;
     });
-    signal?.addEventListener('abort', this);
+    if (signal !== undefined) onAbort(signal, this);
     if (deadline !== Infinity) this.timer = setTimeout(this.onTimer, delayUntil(deadline));
   }
 
@@ -398,7 +399,7 @@ abstract class Pending<R> {
     if (this.done) return;
     this.done = true;
     this.unregister();
-    if (this.signal !== undefined) this.signal.removeEventListener('abort', this);
+    if (this.signal !== undefined) offAbort(this.signal, this);
     this.signal = undefined;
     if (this.timer !== undefined) clearTimeout(this.timer);
     this.timer = undefined;

@@ -16,6 +16,7 @@
  *
  * @module
  */
+import { offAbort, onAbort, type AbortWatcher } from '../channel/abort.js';
 import { availableParallelism } from 'node:os';
 import { MessageChannel, receiveMessageOnPort, type MessagePort, type ResourceLimits, type TransferListItem, type Worker, type WorkerOptions } from 'node:worker_threads';
 import { bounded, type Receiver, type Sender } from '../channel/index.js';
@@ -148,7 +149,7 @@ class Rec {
   /** `submit` only: resolves once a worker's queue took the task. */
   admitted: (() => void) | undefined = undefined;
   signal: AbortSignal | undefined = undefined;
-  onAbort: (() => void) | undefined = undefined;
+  onAbort: AbortWatcher | undefined = undefined;
   constructor(
     id: number,
     public input: unknown,
@@ -484,8 +485,8 @@ export class Pool<I, O> implements Parallel<TaskResult<O>>, AsyncDisposable {
     this.active++;
     if (signal !== undefined) {
       rec.signal = signal;
-      rec.onAbort = () => this.abort(rec);
-      signal.addEventListener('abort', rec.onAbort, { once: true });
+      rec.onAbort = { handleEvent: () => this.abort(rec) };
+      onAbort(signal, rec.onAbort);
     }
     return rec;
   }
@@ -747,7 +748,7 @@ export class Pool<I, O> implements Parallel<TaskResult<O>>, AsyncDisposable {
     rec.state = DONE;
     rec.input = undefined;
     this.active--;
-    if (rec.onAbort !== undefined) rec.signal!.removeEventListener('abort', rec.onAbort);
+    if (rec.onAbort !== undefined) offAbort(rec.signal!, rec.onAbort);
     if (rec.fanIn) {
       if (rec.admitted !== undefined) {
         // Never admitted: the submit call itself fails.

@@ -59,3 +59,35 @@ test('AbortSignal.timeout works as a deadline for recv', async () => {
   const [, rx] = unbounded<number>();
   await assert.rejects(rx.recv({ signal: AbortSignal.timeout(5) }), (e: unknown) => (e as Error).name === 'TimeoutError');
 });
+
+test('one signal shared by many parked operations: one listener, no leak warning, every operation aborted, none left', async () => {
+  const warnings: Error[] = [];
+  const onWarning = (w: Error): void => void warnings.push(w);
+  process.on('warning', onWarning);
+  try {
+    const [, rx] = bounded<number>(1);
+    const [tx] = bounded<number>(0);
+    const ac = new AbortController();
+    const ops = [
+      ...Array.from({ length: 40 }, () => rx.recv({ signal: ac.signal })),
+      ...Array.from({ length: 40 }, (_, i) => tx.send(i, { signal: ac.signal })),
+    ];
+    assert.equal(getEventListeners(ac.signal, 'abort').length, 1);
+    ac.abort(new Error('stop'));
+    const outcomes = await Promise.allSettled(ops);
+    assert.ok(outcomes.every((o) => o.status === 'rejected'));
+    assert.equal(getEventListeners(ac.signal, 'abort').length, 0);
+    await new Promise((r) => setImmediate(r));
+    assert.deepEqual(warnings.filter((w) => w.name === 'MaxListenersExceededWarning'), []);
+
+    // Completed operations give their registration back: the listener goes with the last.
+    const ac2 = new AbortController();
+    const [t2, r2] = bounded<number>(4);
+    const waiting = Array.from({ length: 20 }, () => r2.recv({ signal: ac2.signal }));
+    for (let i = 0; i < 20; i++) await t2.send(i);
+    assert.equal((await Promise.all(waiting)).length, 20);
+    assert.equal(getEventListeners(ac2.signal, 'abort').length, 0);
+  } finally {
+    process.off('warning', onWarning);
+  }
+});
