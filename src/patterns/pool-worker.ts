@@ -15,6 +15,8 @@ import { InvalidValueError, RecvError, TryRecvError } from '../channel/errors.js
 import { workerHandles } from '../shared/index.js';
 import { C_OFF, C_ON, C_READY, P_STARTED, R_MOVED, R_OK, R_SKIPPED, R_THREW, isMoved, toWire, type ControlMsg, type ResultMsg, type TaskMsg } from './pool-wire.js';
 import type { TaskContext, TaskFn } from './pool.js';
+import type { MonitorToken } from '../monitor/index.js';
+import { loopHooks } from './watch.js';
 
 interface Data {
   readonly module: string;
@@ -23,6 +25,9 @@ interface Data {
   readonly port: MessagePort;
   /** [P_STARTED]: the id of the task this worker started last (read by the pool after a crash). */
   readonly progress: Int32Array;
+  /** A hang monitor to report to. */
+  readonly monitor?: MonitorToken;
+  readonly hangTimeouts?: { readonly transientMs: number; readonly permanentMs: number };
 }
 
 const data = workerData as Data;
@@ -45,6 +50,10 @@ if (typeof found !== 'function') {
   );
 }
 const fn = found as TaskFn<unknown, unknown>;
+
+// Hang monitoring: activity while a task runs, waiting while the queue is empty.
+const member = data.monitor === undefined ? undefined : (await import('../monitor/index.js')).joinHangMonitor(data.monitor, data.hangTimeouts === undefined ? {} : { components: data.hangTimeouts });
+const hooks = loopHooks(`${data.name === 'default' ? 'pool' : data.name} worker ${slot}`);
 
 /** Ids of queued tasks the pool cancelled: skipped when they come up. */
 const skip = new Set<number>();
@@ -234,12 +243,16 @@ async function loop(): Promise<void> {
       t = tasks.poll(undefined);
       if (t === undefined) {
         flush();
+        hooks?.onWait();
         t = await tasks.recv();
       }
+      hooks?.onActivity('task');
     } catch (e) {
       // Every Sender closed and the queue drained: the pool is shutting down.
       if (e instanceof RecvError || (e instanceof TryRecvError && e.kind === 'disconnected')) {
         flush();
+        hooks?.detach();
+        member?.leave();
         return;
       }
       throw e;

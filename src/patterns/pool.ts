@@ -102,6 +102,30 @@ export interface PoolOptions {
   readonly execArgv?: string[];
   /** Passed to each worker thread. */
   readonly env?: WorkerOptions['env'];
+  /**
+   * A hang monitor (`startHangMonitor()` of `weft/monitor`) to watch the
+   * workers: each registers as `<pool name> worker <n>` and reports activity
+   * while it runs a task and waiting while it waits for one, so a task stuck
+   * past the timeouts raises an alert with the worker's stack.
+   */
+  readonly monitor?: PoolMonitor;
+  /** The workers' hang timeouts when `monitor` is given. Default: the monitor's defaults (250 ms / 2000 ms). */
+  readonly hangTimeouts?: { readonly transientMs: number; readonly permanentMs: number };
+}
+
+/**
+ * What a pool needs of a hang monitor: a token per worker, and the timeouts.
+ *
+ * @example
+ * ```ts
+ * import { pool } from 'weft';
+ * import { startHangMonitor } from 'weft/monitor';
+ * const monitor = startHangMonitor();
+ * const p = pool<number, number>(new URL('./task.js', import.meta.url), { threads: 2, monitor });
+ * ```
+ */
+export interface PoolMonitor {
+  token(): { readonly sab: SharedArrayBuffer; readonly port: MessagePort };
 }
 
 /**
@@ -281,6 +305,8 @@ export class Pool<I, O> implements Parallel<TaskResult<O>>, AsyncDisposable {
   private readonly abortGrace: number;
   private readonly fanInLimit: number;
   private readonly spawnOptions: { resourceLimits?: ResourceLimits; execArgv?: string[]; env?: WorkerOptions['env'] };
+  private readonly monitor: PoolMonitor | undefined;
+  private readonly hangTimeouts: PoolOptions['hangTimeouts'];
   private readonly workers: PoolWorker[] = [];
   /** Tasks waiting for room in a worker's queue. */
   private readonly waiting = new Fifo<Rec>();
@@ -315,6 +341,8 @@ export class Pool<I, O> implements Parallel<TaskResult<O>>, AsyncDisposable {
     if (typeof name !== 'string' || name === '') throw new TypeError(`pool: options.name must be the name of an exported function; got ${String(name)}`);
     this.name = name;
     this.spawnOptions = {};
+    this.monitor = options.monitor;
+    this.hangTimeouts = options.hangTimeouts;
     if (options.resourceLimits !== undefined) this.spawnOptions.resourceLimits = options.resourceLimits;
     if (options.execArgv !== undefined) this.spawnOptions.execArgv = options.execArgv;
     if (options.env !== undefined) this.spawnOptions.env = options.env;
@@ -827,11 +855,12 @@ export class Pool<I, O> implements Parallel<TaskResult<O>>, AsyncDisposable {
     const progress = new Int32Array(new SharedArrayBuffer(4));
     const [cancelIn, cancelOut] = sharedUnbounded<number>({ ringBytes: 4096 });
     const { port1, port2 } = new MessageChannel();
+    const token = this.monitor?.token();
     const thread = spawnWorker(RUNTIME, {
       ...this.spawnOptions,
       handles: { tasks: tasksOut, results: this.answersIn.clone(), control: this.controlIn.clone(), cancel: cancelOut },
-      workerData: { module: this.module, name: this.name, slot, port: port2, progress },
-      transferList: [port2],
+      workerData: { module: this.module, name: this.name, slot, port: port2, progress, monitor: token, hangTimeouts: this.hangTimeouts },
+      transferList: token === undefined ? [port2] : [port2, token.port],
     });
     const w = new PoolWorker(slot, thread, tasksIn, cancelIn, port1, progress);
     thread.on('error', (e) => {
