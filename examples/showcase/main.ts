@@ -95,7 +95,11 @@ async function main(): Promise<void> {
   const auditorExit = new Promise<number>((resolve) => auditor.once('exit', resolve));
 
   // The pricing pool.
-  const pricing = pool<Order, PricedOrder>(new URL('./pricing.js', import.meta.url), { threads: 2 });
+  const pricing = pool<Order, PricedOrder>(new URL('./pricing.js', import.meta.url), {
+    threads: 2,
+    monitor, // the pricing workers report to the hang monitor too
+    hangTimeouts: { transientMs: 1000, permanentMs: 4000 },
+  });
 
   view.channel('ledger requests', ledger);
   view.channel('audit requests', audits);
