@@ -348,6 +348,13 @@ export class SharedCore<T> implements ChannelCore<T> {
   // ------------------------------------------------------------------------
 
   trySend(value: T): TrySendStatus {
+    // Sends of this thread still parked go first (per-sender FIFO): room
+    // freed by another thread is only seen by them when the waker pumps.
+    if (this.sendq.size > 0) return Atomics.load(this.a.i32, this.hw + C_RECEIVERS) <= 0 ? DISCONNECTED : FULL;
+    return this.trySendNow(value);
+  }
+
+  private trySendNow(value: T): TrySendStatus {
     const h = this.a.i32;
     const hw = this.hw;
     if (Atomics.load(h, hw + C_RECEIVERS) <= 0) return DISCONNECTED;
@@ -537,8 +544,10 @@ export class SharedCore<T> implements ChannelCore<T> {
       const next = ((pos + need) & mask) === 0 ? data : at + need;
       Atomics.store(h, (next >> 2) + 1, 0);
       Atomics.store(h, (at >> 2) + 1, seq); // COMMIT
-      Atomics.store(h, hw + TAIL, pos + need);
+      // ENQ before TAIL: a thread that takes over from a producer that died
+      // in between finds the record at TAIL already counted (see repairP).
       Atomics.store(h, hw + ENQ, seq + 1);
+      Atomics.store(h, hw + TAIL, pos + need);
       return seq;
     }
   }
@@ -657,8 +666,9 @@ export class SharedCore<T> implements ChannelCore<T> {
       bodyLen = len;
       bodyFlags = flags;
       Atomics.store(h, (at >> 2) + 1, ~seq); // COMMIT (consumed)
-      Atomics.store(h, hw + HEAD, head + recordSize(len));
+      // DEQ before HEAD, for the same reason (see repairC).
       Atomics.store(h, hw + DEQ, seq + 1);
+      Atomics.store(h, hw + HEAD, head + recordSize(len));
       return seq;
     }
   }
@@ -831,7 +841,7 @@ export class SharedCore<T> implements ChannelCore<T> {
       let st: TrySendStatus;
       try {
         if (this.kind === KIND_RENDEZVOUS && w instanceof Operation) st = this.offer(w);
-        else st = this.trySend(w.value);
+        else st = this.trySendNow(w.value);
       } catch (e) {
         this.sendq.shift();
         w.failed(e as Error);
@@ -1231,6 +1241,12 @@ export function repairP(a: Arena, hw: number): void {
     // Committed (`enq`), or committed and already consumed (`~enq`): a
     // consumer may take a record whose producer died before advancing ENQ.
     const mark = Atomics.load(h, (at >> 2) + 1);
+    const prev = (enq - 1) | 0;
+    if (mark === prev || mark === ~prev) {
+      // The owner counted the record (ENQ) but died before moving TAIL past it.
+      Atomics.store(h, hw + TAIL, tail + recordSize(h[at >> 2]! & BODY_MASK));
+      continue;
+    }
     if (mark !== enq && mark !== ~enq) return;
     const w0 = h[at >> 2]!;
     const flags = w0 >>> FLAG_SHIFT;
@@ -1268,10 +1284,16 @@ export function repairC(a: Arena, hw: number): void {
     }
     const at = ring + RING_HEADER + (head & (size - 1));
     const deq = h[hw + DEQ]!;
-    if (Atomics.load(h, (at >> 2) + 1) !== ~deq) return;
+    const mark = Atomics.load(h, (at >> 2) + 1);
     const w0 = h[at >> 2]!;
-    Atomics.store(h, hw + HEAD, head + recordSize(w0 & BODY_MASK));
+    if (mark === ~((deq - 1) | 0)) {
+      // Consumed and counted (DEQ), but the owner died before moving HEAD past it.
+      Atomics.store(h, hw + HEAD, head + recordSize(w0 & BODY_MASK));
+      continue;
+    }
+    if (mark !== ~deq) return;
     Atomics.store(h, hw + DEQ, deq + 1);
+    Atomics.store(h, hw + HEAD, head + recordSize(w0 & BODY_MASK));
   }
 }
 
@@ -1323,13 +1345,35 @@ export function releaseShared(a: Arena, hw: number, side: Side, n: number): void
 /** The last receiver is gone: drop every buffered message (and what it holds). */
 function dropAll(a: Arena, hw: number): void {
   if (Atomics.compareExchange(a.i32, hw + C_DROPPED, 0, 1) !== 0) return;
-  // P then C: no producer can commit after we looked (they re-check RECEIVERS under P_LOCK).
-  const gp = lockPatiently(a, hw + P_LOCK);
-  if (gp === 1) repairP(a, hw);
+  if (tryDrop(a, hw)) return;
+  // Main thread, a lock taken: drop a moment later rather than wait (its
+  // holder may be a worker that just died, which only this thread's event
+  // loop can learn). The pending drop holds a reference: the channel's
+  // memory stays until it ran.
+  Atomics.add(a.i32, hw + C_REFS, 1);
+  const retry = (): void => {
+    if (!tryDrop(a, hw)) {
+      setTimeout(retry, 1).unref?.();
+      return;
+    }
+    // Rendezvous senders waiting for their offer to be taken learn it was dropped.
+    wakeBits(a, hw, recvBits(a.bitWords), C_RECV_WAITERS);
+    wakeBits(a, hw, sendBits(a.bitWords), C_SEND_WAITERS);
+    if (Atomics.sub(a.i32, hw + C_REFS, 1) === 1) freeChannel(a, hw);
+  };
+  setTimeout(retry, 1).unref?.();
+}
+
+/** Under both locks (P then C, so no producer commits after we looked): drains. False when the main thread could not take them now. */
+function tryDrop(a: Arena, hw: number): boolean {
+  const gp = a.lock(hw + P_LOCK);
+  if (gp < 0) return false;
   try {
-    const gc = lockPatiently(a, hw + C_LOCK);
-    if (gc === 1) repairC(a, hw);
+    if (gp === 1) repairP(a, hw);
+    const gc = a.lock(hw + C_LOCK);
+    if (gc < 0) return false;
     try {
+      if (gc === 1) repairC(a, hw);
       // Rendezvous senders tell "taken by a receiver" from "dropped" by this mark.
       a.i32[hw + C_DROP_SEQ] = a.i32[hw + DEQ]!;
       Atomics.store(a.i32, hw + C_DROPPED, 2);
@@ -1340,14 +1384,7 @@ function dropAll(a: Arena, hw: number): void {
   } finally {
     a.unlock(hw + P_LOCK);
   }
-}
-
-/** Takes a lock even on the main thread (rare paths: dropping, freeing). */
-function lockPatiently(a: Arena, idx: number): number {
-  for (;;) {
-    const g = a.lock(idx);
-    if (g >= 0) return g;
-  }
+  return true;
 }
 
 /** Under both locks: consumes and discards every record. */
@@ -1380,8 +1417,8 @@ function drainLocked(a: Arena, hw: number): void {
     const copy = new Uint8Array(new SharedArrayBuffer(Math.max(8, (len + 7) & ~7)));
     copy.set(a.u8.subarray(at + 8, at + 8 + len));
     Atomics.store(h, (at >> 2) + 1, ~seq);
-    Atomics.store(h, hw + HEAD, head + recordSize(len));
     Atomics.store(h, hw + DEQ, seq + 1);
+    Atomics.store(h, hw + HEAD, head + recordSize(len));
     discardBody(a, copy, len, flags, hw);
   }
 }
