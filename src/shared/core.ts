@@ -1390,9 +1390,13 @@ function tryDrop(a: Arena, hw: number): boolean {
 /** Under both locks: consumes and discards every record. */
 function drainLocked(a: Arena, hw: number): void {
   for (;;) {
+    // The arena may have grown in another thread since this one last looked:
+    // map the ring (header, then body) before reading it.
+    const ring = a.i32[hw + C_RING]!;
+    a.ensure(ring + RING_HEADER);
+    const size = a.i32[ring >> 2]!;
+    a.ensure(ring + RING_HEADER + size);
     const h = a.i32;
-    const ring = h[hw + C_RING]!;
-    const size = h[ring >> 2]!;
     const head = h[hw + HEAD]!;
     const off = head & (size - 1);
     const at = ring + RING_HEADER + off;

@@ -1,0 +1,30 @@
+/**
+ * A grown unbounded channel whose last Receiver lives in a worker that exits
+ * without closing it: the exit handler drains the channel in the main thread,
+ * whose view of the arena may predate the growth. It must map the grown
+ * memory first, not crash the process.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Worker } from 'node:worker_threads';
+import { sharedUnbounded, transfer } from '../../src/shared/index.js';
+import { guard } from '../helpers.js';
+
+function run(role: 'send' | 'recv', token: unknown, n: number): Promise<void> {
+  const w = new Worker(new URL('./workers/drain-role.js', import.meta.url), { workerData: { token, role, n } });
+  return new Promise((resolve, reject) => {
+    w.once('error', reject);
+    w.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`${role} worker exited with ${code}`))));
+  });
+}
+
+test('the last Receiver of a grown unbounded channel exits in a worker: the main thread survives and the Sender sees the end', async () => {
+  const [tx, rx] = sharedUnbounded<number>();
+  const n = 100_000; // enough to grow the channel well past its first ring
+  await guard(run('send', transfer(tx.clone()), n), 60_000, 'sender');
+  await guard(run('recv', transfer(rx), n / 2), 60_000, 'receiver'); // leaves half in the channel
+  await new Promise((r) => setTimeout(r, 100)); // the exit handler has run
+  assert.equal(tx.isDisconnected, true);
+  assert.throws(() => tx.trySend(1), (e: unknown) => (e as { kind?: string }).kind === 'disconnected');
+  tx.close();
+});
