@@ -16,8 +16,8 @@
  *
  * Run: `node dist/examples/hang-monitor.js`
  */
-import { bounded, spawn } from '../src/index.js';
-import { formatAlert, startHangMonitor, type HangAlert } from '../src/monitor/index.js';
+import { bounded, spawn } from 'weft';
+import { formatAlert, startHangMonitor, type HangAlert } from 'weft/monitor';
 
 interface Doc {
   readonly id: number;
