@@ -7,7 +7,7 @@ import { Receiver } from '../channel/receiver.js';
 import { Sender } from '../channel/sender.js';
 import type { Handle } from '../channel/handle.js';
 import { context, contexts } from './context.js';
-import { KIND_BOUNDED, KIND_RENDEZVOUS, KIND_UNBOUNDED, SharedCore, setReplyChannelFactory, type SharedChannelOptions } from './core.js';
+import { KIND_BOUNDED, KIND_RENDEZVOUS, KIND_UNBOUNDED, SharedCore, setReplyChannelFactory, type ChannelStats, type SharedChannelOptions } from './core.js';
 
 /**
  * A channel in shared memory with room for `capacity` messages, usable from
@@ -72,34 +72,7 @@ export function isShared(h: Handle<unknown>): boolean {
   return h.core instanceof SharedCore;
 }
 
-/**
- * Memory and depth of one shared channel, from {@link channelStats}.
- *
- * @example
- * ```ts
- * import { sharedBounded, channelStats, type ChannelStats } from 'weft';
- * const [tx] = sharedBounded<string>(64);
- * const s: ChannelStats = channelStats(tx);
- * if (s.waitingSenders > 0) console.log(`full: ${s.len}/${s.capacity}`);
- * ```
- */
-export interface ChannelStats {
-  /** Messages buffered now. */
-  len: number;
-  capacity: number | undefined;
-  /** Current ring size in bytes. */
-  ringBytes: number;
-  /** Bytes of shared memory the channel uses now (rings and out-of-line messages). */
-  bytes: number;
-  /** Sender handles open now, in every thread (tokens and handles in messages included). */
-  senders: number;
-  /** Receiver handles open now, in every thread. */
-  receivers: number;
-  /** Threads with a send (or select send case) waiting for room now. */
-  waitingSenders: number;
-  /** Threads with a receive (or select receive case) waiting for a message now. */
-  waitingReceivers: number;
-}
+export type { ChannelStats } from './core.js';
 
 /**
  * Depth and memory of the shared channel of `h`.

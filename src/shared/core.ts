@@ -94,6 +94,35 @@ export function setReplyChannelFactory(f: <R>() => readonly [Sender<R>, Receiver
   makeReply = f;
 }
 
+/**
+ * Memory and depth of one shared channel, from {@link channelStats}.
+ *
+ * @example
+ * ```ts
+ * import { sharedBounded, channelStats, type ChannelStats } from 'weft';
+ * const [tx] = sharedBounded<string>(64);
+ * const s: ChannelStats = channelStats(tx);
+ * if (s.waitingSenders > 0) console.log(`full: ${s.len}/${s.capacity}`);
+ * ```
+ */
+export interface ChannelStats {
+  /** Messages buffered now. */
+  len: number;
+  capacity: number | undefined;
+  /** Current ring size in bytes. */
+  ringBytes: number;
+  /** Bytes of shared memory the channel uses now (rings and out-of-line messages). */
+  bytes: number;
+  /** Sender handles open now, in every thread (tokens and handles in messages included). */
+  senders: number;
+  /** Receiver handles open now, in every thread. */
+  receivers: number;
+  /** Threads with a send (or select send case) waiting for room now. */
+  waitingSenders: number;
+  /** Threads with a receive (or select receive case) waiting for a message now. */
+  waitingReceivers: number;
+}
+
 export class SharedCore<T> implements ChannelCore<T> {
   /** Marks shared cores for the codec hook (hooks.ts cannot import this module). */
   readonly isShared = true;
@@ -250,16 +279,7 @@ export class SharedCore<T> implements ChannelCore<T> {
   }
 
   /** Stats of this channel. */
-  stats(): {
-    len: number;
-    capacity: number | undefined;
-    ringBytes: number;
-    bytes: number;
-    senders: number;
-    receivers: number;
-    waitingSenders: number;
-    waitingReceivers: number;
-  } {
+  stats(): ChannelStats {
     const h = this.a.i32;
     const hw = this.hw;
     return {
