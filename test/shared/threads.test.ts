@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { RecvError, SendError, type Receiver, type Sender } from '../../src/index.js';
 import { channelStats, sharedBounded, sharedStats, sharedUnbounded, spawnWorker } from '../../src/shared/index.js';
 import { guard } from '../helpers.js';
-import { agent, checkDelivery, until } from './helpers.js';
+import { agent, checkDelivery, rng, until } from './helpers.js';
 
 type Msg = { p: number; i: number };
 
@@ -35,6 +35,36 @@ for (const [P, C, cap, api] of [
     await Promise.all([...consumers, ...producers].map((a) => a.exited));
   });
 }
+
+// Random schedules: a fresh base seed each run (printed, so a failure can be replayed with
+// WEFT_STRESS_SEED), each round drawing its own thread counts, capacity and per-thread
+// operation mix (sync, async, batches, try, timeouts) with random pauses.
+test('random schedules: random producers, consumers, capacities and operation mixes — exactly once, FIFO per producer', async (t) => {
+  const base = Number(process.env['WEFT_STRESS_SEED'] ?? Math.floor(Math.random() * 2 ** 31));
+  t.diagnostic(`WEFT_STRESS_SEED=${base}`);
+  const rand = rng(base);
+  const caps = [0, 1, 3, 16, 'unbounded'] as const;
+  for (let round = 0; round < 5; round++) {
+    const P = 1 + Math.floor(rand() * 3);
+    const C = 1 + Math.floor(rand() * 3);
+    const cap = caps[Math.floor(rand() * caps.length)]!;
+    const N = cap === 0 ? 400 : 1500;
+    const seed = Math.floor(rand() * 2 ** 31);
+    const [tx, rx] = channel(cap);
+    const consumers = Array.from({ length: C }, (_, k) => agent('consume', { rx: rx.clone() }, { api: 'mixed', jitter: true, seed: seed + k }));
+    const producers = Array.from({ length: P }, (_, id) => agent('produce', { tx: tx.clone() }, { id, n: N, api: 'mixed', jitter: true, seed: seed + 100 + id }));
+    tx.close();
+    rx.close();
+    const what = `round ${round}: ${P} producers, ${C} consumers, capacity ${cap}`;
+    const lists = await guard(Promise.all(consumers.map((c) => c.message<{ got: number[] }>('got'))), 60000, what);
+    checkDelivery(
+      lists.map((l) => l.got),
+      P,
+      N,
+    );
+    await Promise.all([...consumers, ...producers].map((a) => a.exited));
+  }
+});
 
 test('main thread async producer → worker consumers, and worker producer → main async consumer', async () => {
   const N = 5000;
