@@ -75,6 +75,7 @@ export class Waker {
       }
       // Check the value first: waitAsync costs ~640 ns even when it returns at once.
       if (Atomics.load(a.i32, a.wakeIndex) !== v && rounds < 64) continue;
+      a.parkSelf();
       const r = waitAsync(a.i32, a.wakeIndex, v);
       if (!r.async) continue;
       this.armed = true;
@@ -136,6 +137,7 @@ class ThreadWaitDomain implements WaitDomain {
     this.spin.lost();
     const ms = deadline - now();
     if (ms <= 0) return;
+    a.parkSelf();
     Atomics.wait(a.i32, a.wakeIndex, snapshot, ms === Infinity ? undefined : ms);
   }
 }

@@ -1153,6 +1153,7 @@ export class SharedCore<T> implements ChannelCore<T> {
       if (ready()) return;
       const ms = deadline - now();
       if (ms <= 0) return;
+      a.parkSelf();
       Atomics.wait(a.i32, a.wakeIndex, v, ms === Infinity ? undefined : ms);
     } finally {
       this.unwatch(side);
