@@ -152,6 +152,8 @@ export class ThreadContext {
   private scratchSab = new SharedArrayBuffer(4096);
   /** Thread-local scratch in shared memory: decoding from it keeps the decoder's views. */
   scratch = new Uint8Array(this.scratchSab);
+  /** The same scratch as Int32 words (its size is always a multiple of 4). */
+  scratch32 = new Int32Array(this.scratchSab);
 
   constructor(readonly arena: Arena) {
     arena.register();
@@ -166,6 +168,7 @@ export class ThreadContext {
       while (size < n) size *= 2;
       this.scratchSab = new SharedArrayBuffer(size);
       this.scratch = new Uint8Array(this.scratchSab);
+      this.scratch32 = new Int32Array(this.scratchSab);
     }
     return this.scratch;
   }
