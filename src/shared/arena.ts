@@ -14,8 +14,9 @@
  * Layout (Int32 words; byte offsets are words × 4):
  *   header             magic, version, arena lock, bump pointer, limits,
  *                      free-list heads per size class
- *   thread table       per thread slot: tid, state, Node threadId, wake word
- *                      (16 words each, so wake words never share a cache line)
+ *   thread table       per thread slot: tid, state, Node threadId, wake word,
+ *                      parked flag (16 words each, so wake words never share
+ *                      a cache line)
  *   channel table      per channel slot: header offset, serial
  *   ticket table       per ticket: serial, channel slot, channel serial, side
  *   heap               blocks
@@ -68,6 +69,8 @@ export const T_TID = 0;
 export const T_STATE = 1;
 export const T_NODE_ID = 2;
 export const T_WAKE = 3;
+/** Non-zero while the thread may be (about to be) asleep on its wake word: lets wakers skip Atomics.notify. */
+export const T_PARKED = 4;
 export const ALIVE = 1;
 export const DEAD = 2;
 
@@ -142,6 +145,8 @@ export class Arena {
   slot = -1;
   /** Word index of this thread's wake word. */
   wakeIndex = -1;
+  /** Word index of this thread's parked flag (see `wakeSlot`). */
+  parkedIndex = -1;
   /** Set when a lock could not be taken without blocking (main thread): callers retry later. */
   busy = false;
 
@@ -233,10 +238,12 @@ export class Arena {
       const tid = ((gen === 0 ? 1 : gen) << SLOT_BITS) | (s + 1);
       if (Atomics.compareExchange(h, at + T_TID, 0, tid) !== 0) continue;
       Atomics.store(h, at + T_NODE_ID, nodeThreadId);
+      Atomics.store(h, at + T_PARKED, 0);
       Atomics.store(h, at + T_STATE, ALIVE);
       this.tid = tid;
       this.slot = s;
       this.wakeIndex = at + T_WAKE;
+      this.parkedIndex = at + T_PARKED;
       return;
     }
     throw new RangeError(`weft: more than ${this.maxThreads} threads use shared channels at once (raise maxThreads in configureShared)`);
@@ -265,11 +272,27 @@ export class Arena {
     return out;
   }
 
-  /** Wakes thread slot `s` (bumps its wake word and notifies every waiter on it). */
+  /**
+   * Wakes thread slot `s`: bumps its wake word, and notifies only if the
+   * thread said it may be asleep. Atomics.notify is the costly part and most
+   * wakes find the thread running. No wake is lost: a waiter sets its parked
+   * flag (`parkSelf`) after reading the wake value it will wait on, so a bump
+   * that sees the flag clear happened before the flag was set, and the wait
+   * then finds the word changed and returns at once.
+   */
   wakeSlot(s: number): void {
-    const at = this.threads + s * T_STRIDE + T_WAKE;
-    Atomics.add(this.i32, at, 1);
-    Atomics.notify(this.i32, at);
+    const at = this.threads + s * T_STRIDE;
+    const h = this.i32;
+    Atomics.add(h, at + T_WAKE, 1);
+    if (Atomics.load(h, at + T_PARKED) !== 0 && Atomics.exchange(h, at + T_PARKED, 0) !== 0) Atomics.notify(h, at + T_WAKE);
+  }
+
+  /**
+   * Call right before Atomics.wait / waitAsync on this thread's wake word,
+   * with the expected value read earlier (before the readiness check).
+   */
+  parkSelf(): void {
+    Atomics.store(this.i32, this.parkedIndex, 1);
   }
 
   // ------------------------------------------------------------------------

@@ -75,6 +75,7 @@ export class Waker {
       }
       // Check the value first: waitAsync costs ~640 ns even when it returns at once.
       if (Atomics.load(a.i32, a.wakeIndex) !== v && rounds < 64) continue;
+      a.parkSelf();
       const r = waitAsync(a.i32, a.wakeIndex, v);
       if (!r.async) continue;
       this.armed = true;
@@ -136,6 +137,7 @@ class ThreadWaitDomain implements WaitDomain {
     this.spin.lost();
     const ms = deadline - now();
     if (ms <= 0) return;
+    a.parkSelf();
     Atomics.wait(a.i32, a.wakeIndex, snapshot, ms === Infinity ? undefined : ms);
   }
 }
@@ -150,6 +152,8 @@ export class ThreadContext {
   private scratchSab = new SharedArrayBuffer(4096);
   /** Thread-local scratch in shared memory: decoding from it keeps the decoder's views. */
   scratch = new Uint8Array(this.scratchSab);
+  /** The same scratch as Int32 words (its size is always a multiple of 4). */
+  scratch32 = new Int32Array(this.scratchSab);
 
   constructor(readonly arena: Arena) {
     arena.register();
@@ -164,6 +168,7 @@ export class ThreadContext {
       while (size < n) size *= 2;
       this.scratchSab = new SharedArrayBuffer(size);
       this.scratch = new Uint8Array(this.scratchSab);
+      this.scratch32 = new Int32Array(this.scratchSab);
     }
     return this.scratch;
   }

@@ -555,7 +555,7 @@ export class SharedCore<T> implements ChannelCore<T> {
           p += 12;
         }
       }
-      if (ool === 0) a.u8.set(encoder.bytes.subarray(0, n), p);
+      if (ool === 0) copyIn(a, h, p, n);
       h[at >> 2] = body | (flags << FLAG_SHIFT);
       // Stale commit words: the word where the NEXT record's commit will go
       // still holds old bytes (a body of an earlier lap), which could equal
@@ -680,8 +680,16 @@ export class SharedCore<T> implements ChannelCore<T> {
         continue;
       }
       if (copy) {
-        const s = this.ctx.scratchFor(len);
-        s.set(a.u8.subarray(at + 8, at + 8 + len), 0);
+        const ctx = this.ctx;
+        const s = ctx.scratchFor(len);
+        if (len <= SMALL_COPY) {
+          // Whole words: the record is padded to 8 bytes and scratch is larger than it.
+          const d = ctx.scratch32;
+          const from = (at + 8) >> 2;
+          for (let i = 0, w = (len + 3) >> 2; i < w; i++) d[i] = h[from + i]!;
+        } else {
+          s.set(a.u8.subarray(at + 8, at + 8 + len), 0);
+        }
       }
       bodyLen = len;
       bodyFlags = flags;
@@ -1153,12 +1161,40 @@ export class SharedCore<T> implements ChannelCore<T> {
       if (ready()) return;
       const ms = deadline - now();
       if (ms <= 0) return;
+      a.parkSelf();
       Atomics.wait(a.i32, a.wakeIndex, v, ms === Infinity ? undefined : ms);
     } finally {
       this.unwatch(side);
     }
     void alreadyWatching;
   }
+}
+
+/**
+ * Bodies up to this many bytes are copied a word at a time: for small copies
+ * a plain loop beats TypedArray#set + subarray on views of a growable buffer.
+ */
+const SMALL_COPY = 256;
+let encoderBuf: ArrayBufferLike | undefined;
+let encoder32: Int32Array = new Int32Array(0);
+
+/** Copies the encoder's `n` bytes into the arena at byte `p` (4-aligned). */
+function copyIn(a: Arena, h: Int32Array, p: number, n: number): void {
+  const src = encoder.bytes;
+  if (n > SMALL_COPY) {
+    a.u8.set(src.subarray(0, n), p);
+    return;
+  }
+  if (src.buffer !== encoderBuf) {
+    encoderBuf = src.buffer;
+    encoder32 = new Int32Array(src.buffer, 0, src.buffer.byteLength >> 2);
+  }
+  const to = p >> 2;
+  const w = n >> 2;
+  for (let i = 0; i < w; i++) h[to + i] = encoder32[i]!;
+  // The last bytes one by one: they need not fill a word of the encoder's buffer.
+  const u8 = a.u8;
+  for (let b = w << 2; b < n; b++) u8[p + b] = src[b]!;
 }
 
 /** Makes the local handle for a reference whose count this thread adopted in adoptHandles. */
