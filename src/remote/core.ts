@@ -190,6 +190,7 @@ export class StreamCore<T> implements ChannelCore<T> {
       senders: () => Math.max(1, this.presence.live('send')),
       receiversGone: () => this.receiversGone,
     });
+    win.sendersSeen(this.presence.live('send'));
     this.window = win;
     this.roomSub = this.link.nc.subscribe(this.names.roomSubject, { callback: () => win.hint() });
     void this.presence.open('send').catch(() => undefined);
@@ -305,6 +306,7 @@ export class StreamCore<T> implements ChannelCore<T> {
 
   private presenceChanged(): void {
     if (!this.isReady || this.dead) return;
+    this.window?.sendersSeen(this.presence.live('send'));
     const rGone = this.presence.gone('recv');
     if (rGone !== this.receiversGone) {
       this.receiversGone = rGone;

@@ -207,9 +207,12 @@ export class SendWindow {
 
   /** How many messages may be in flight at once (see "Depth" above). */
   private depth(): number {
-    if (this.capacity === undefined) return Infinity;
-    if (!this.contended && this.host.senders() > 1) this.contended = true;
     return this.contended ? 1 : Infinity;
+  }
+
+  /** Presence changed: once another live Sender instance is seen, keep one message in flight for good. */
+  sendersSeen(live: number): void {
+    if (this.capacity !== undefined && live > 1) this.contended = true;
   }
 
   /** Forgets what is in flight (its fate is unknown). */
@@ -318,7 +321,7 @@ export class SendWindow {
     this.flying--;
     if (noRoom) {
       this.credit = Math.min(this.credit, 0);
-      this.contended = true;
+      if (this.capacity !== undefined) this.contended = true;
     }
     if (this.gate !== 'probe' || e === this.first()) this.enterProbe(false);
   }

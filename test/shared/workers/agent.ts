@@ -3,6 +3,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { RecvError, SendError, select, selectSync, type Receiver, type Sender } from '../../../src/index.js';
 import { workerHandles } from '../../../src/shared/index.js';
+import { rng } from '../helpers.js';
 
 interface Job {
   role: string;
@@ -16,18 +17,6 @@ interface Job {
 const job = workerData as Job;
 const hs = workerHandles<Record<string, Sender<unknown> & Receiver<unknown>>>();
 const post = (m: unknown) => parentPort!.postMessage(m);
-
-/** Small seeded PRNG (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const sleepCell = new Int32Array(new SharedArrayBuffer(4));
 function sleep(ms: number): void {
