@@ -36,12 +36,13 @@
  *
  * @module
  */
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { PEERS } from './peers/index.js';
 import { capacityOf, FLAVORS, WORKLOADS, type Flavor, type Peer, type Workload } from './peers/types.js';
+import { findRoot, median } from './util.js';
 
 export type { Flavor, Workload } from './peers/types.js';
 
@@ -177,11 +178,6 @@ function shuffle<T>(xs: T[], rand: () => number): T[] {
   return xs;
 }
 
-function median(xs: readonly number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-}
 
 /** Why a case cannot run, or undefined: the workload's own limits, then the library's. */
 function whyUnsupported(peer: Peer<unknown>, workload: Workload, flavor: Flavor, cap: number, messages: number): string | undefined {
@@ -317,13 +313,6 @@ function versionOf(pkg: string): string {
   }
 }
 
-/** The repository root: the nearest folder above this module with a package.json. */
-function findRoot(from: string): string {
-  for (let dir = from; ; dir = dirname(dir)) {
-    if (existsSync(join(dir, 'package.json'))) return dir;
-    if (dirname(dir) === dir) return process.cwd();
-  }
-}
 
 /**
  * Runs the in-thread suite and returns its results (print them with

@@ -39,6 +39,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import { bounded, spawn, type Receiver, type Sender } from '../src/index.js';
 import { joinHangMonitor, startHangMonitor, type HangAlert, type HangMonitor, type MonitorToken } from '../src/monitor/index.js';
+import { median } from './util.js';
 
 const CAP = 64;
 const PERIOD_MS = 10;
@@ -139,11 +140,6 @@ function shuffle<T>(a: T[]): T[] {
   return a;
 }
 
-const median = (xs: readonly number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-};
 
 interface LatencySample {
   thread: 'main' | 'worker';

@@ -36,6 +36,7 @@ import { Worker } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import { Tinypool } from 'tinypool';
 import { pool } from '../src/index.js';
+import { envInt, findRoot, median } from './util.js';
 
 const THREADS = 2;
 const TASK = new URL('./peers/pool-task.js', import.meta.url);
@@ -127,19 +128,7 @@ const contenders: readonly Contender[] = [
   },
 ];
 
-function envInt(name: string, fallback: number): number {
-  const v = process.env[name];
-  if (v === undefined || v === '') return fallback;
-  const n = Number(v);
-  if (!Number.isSafeInteger(n) || n <= 0) throw new RangeError(`${name} must be a positive integer, got ${v}`);
-  return n;
-}
 
-const median = (xs: readonly number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-};
 
 const gc = (globalThis as { gc?: () => void }).gc;
 
@@ -267,12 +256,6 @@ export async function runPool(): Promise<PoolBenchResults> {
   return res;
 }
 
-function findRoot(from: string): string {
-  for (let dir = from; ; dir = dirname(dir)) {
-    if (existsSync(join(dir, 'package.json'))) return dir;
-    if (dirname(dir) === dir) return process.cwd();
-  }
-}
 
 function format(res: PoolBenchResults): string {
   const ideal = (res.options.threads * 1000) / res.options.cpuMs;

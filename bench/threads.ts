@@ -49,7 +49,7 @@
  *
  * @module
  */
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -60,6 +60,7 @@ import { pmPingLoop } from './threads/ports.js';
 import { BATCH, CTL_GATE, CTL_N, CTL_WORDS, type WorkerJob } from './threads/protocol.js';
 import { RingProducer, ringMemory } from './threads/ring.js';
 import { BYTES, KINDS, expectedCheck, valueMaker, type Kind } from './threads/values.js';
+import { findRoot, median } from './util.js';
 
 const workerUrl = new URL('./threads/worker.js', import.meta.url);
 
@@ -532,18 +533,7 @@ function envNum(name: string): number | undefined {
   return n;
 }
 
-function findRoot(from: string): string {
-  for (let dir = from; ; dir = dirname(dir)) {
-    if (existsSync(join(dir, 'package.json'))) return dir;
-    if (dirname(dir) === dir) return process.cwd();
-  }
-}
 
-const median = (xs: readonly number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-};
 
 /** mulberry32 */
 function rng(seed: number): () => number {
