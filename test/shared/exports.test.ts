@@ -23,11 +23,12 @@ test('a shared channel made from the root entry crosses into a worker started wi
   const [inTx, inRx] = weft.sharedBounded<unknown>(4);
   const [outTx, outRx] = weft.sharedBounded<unknown>(4);
   const w = weft.spawnWorker(new URL('./workers/echo.js', import.meta.url), { handles: { input: inRx, output: outTx }, workerData: { mode: 'sync' } });
+  const exited = new Promise((r) => w.once('exit', r)); // before anything can let it exit
   assert.equal(inRx.isClosed, true, 'handles given to the worker are moved');
   await inTx.send({ hello: 'worker' });
   assert.deepEqual(await outRx.recv(), { hello: 'worker' });
   inTx.close();
   await assert.rejects(outRx.recv(), weft.RecvError);
   outRx.close();
-  await new Promise((r) => w.once('exit', r));
+  await exited;
 });

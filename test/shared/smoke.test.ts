@@ -9,6 +9,7 @@ for (const mode of ['sync', 'async']) {
     const [inTx, inRx] = sharedBounded<unknown>(4);
     const [outTx, outRx] = sharedBounded<unknown>(4);
     const w = spawnWorker(echo, { handles: { input: inRx, output: outTx }, workerData: { mode } });
+    const exited = new Promise((r) => w.once('exit', r)); // before anything can let it exit
     const N = 1000;
     const sending = (async () => {
       for (let i = 0; i < N; i++) await inTx.send({ i, s: 'x' + i });
@@ -17,6 +18,6 @@ for (const mode of ['sync', 'async']) {
     for (let i = 0; i < N; i++) assert.deepEqual(await outRx.recv(), { i, s: 'x' + i });
     await sending;
     await assert.rejects(outRx.recv());
-    await new Promise((r) => w.once('exit', r));
+    await exited;
   });
 }

@@ -292,6 +292,7 @@ test('messages far larger than the ring cross threads whole, both ways; stats sh
   const [inTx, inRx] = sharedBounded<unknown>(2, { ringBytes: 4096 });
   const [outTx, outRx] = sharedBounded<unknown>(2, { ringBytes: 4096 });
   const w = spawnWorker(new URL('./workers/echo.js', import.meta.url), { handles: { input: inRx, output: outTx }, workerData: { mode: 'sync' } });
+  const exited = new Promise((r) => w.once('exit', r)); // before anything can let it exit
   // The worker parks in recvSync: one waiting receiver, nothing buffered.
   await until(() => channelStats(inTx).waitingReceivers === 1, 'the worker to wait');
   assert.equal(channelStats(inTx).len, 0);
@@ -308,7 +309,7 @@ test('messages far larger than the ring cross threads whole, both ways; stats sh
   inTx.close();
   await assert.rejects(outRx.recv(), RecvError);
   outRx.close();
-  await new Promise((r) => w.once('exit', r));
+  await exited;
 });
 
 test('rendezvous: a send whose receiver leaves before taking the value fails, it never reports success', async () => {
