@@ -21,6 +21,8 @@ import { loopHooks } from './watch.js';
 interface Data {
   readonly module: string;
   readonly name: string;
+  /** `'stage'`: call the function as a pipeline stage, `fn(input, signal)`. */
+  readonly call: 'task' | 'stage';
   readonly slot: number;
   readonly port: MessagePort;
   /** [P_STARTED]: the id of the task this worker started last (read by the pool after a crash). */
@@ -50,6 +52,9 @@ if (typeof found !== 'function') {
   );
 }
 const fn = found as TaskFn<unknown, unknown>;
+const asStage = data.call === 'stage';
+/** A pipeline stage's function: the item and a signal. */
+type StageCall = (input: unknown, signal: AbortSignal) => unknown;
 
 // Hang monitoring: activity while a task runs, waiting while the queue is empty.
 const member = data.monitor === undefined ? undefined : (await import('../monitor/index.js')).joinHangMonitor(data.monitor, data.hangTimeouts === undefined ? {} : { components: data.hangTimeouts });
@@ -200,7 +205,7 @@ function runOne(id: number, input: unknown): Promise<void> | undefined {
   current = ctx;
   let value: unknown;
   try {
-    value = fn(input, ctx);
+    value = asStage ? (fn as unknown as StageCall)(input, ctx.signal) : fn(input, ctx);
   } catch (e) {
     current = undefined;
     reply(id, R_THREW, toWire(e, clonable));

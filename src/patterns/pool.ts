@@ -28,6 +28,15 @@ import type { Parallel, TaskResult } from './tasks.js';
 
 const RUNTIME = new URL('./pool-worker.js', import.meta.url);
 
+/** How the workers call the exported function. @internal */
+export interface PoolCall {
+  /** `'stage'`: as a pipeline stage function, `fn(input, signal)`. */
+  readonly as: 'task' | 'stage';
+}
+
+/** Pipeline stages on threads call their function with the item and a signal. @internal */
+export const STAGE_CALL: PoolCall = { as: 'stage' };
+
 /**
  * What a task function gets besides its input, in the worker.
  *
@@ -330,8 +339,11 @@ export class Pool<I, O> implements Parallel<TaskResult<O>>, AsyncDisposable {
   /** Tasks queued to `waiting` (counts bursts for pollAnswers). */
   private burst = 0;
 
+  private readonly call: PoolCall['as'];
+
   /** @internal Use {@link pool}. */
-  constructor(module: string | URL, options: PoolOptions = {}) {
+  constructor(module: string | URL, options: PoolOptions = {}, call?: PoolCall) {
+    this.call = call?.as ?? 'task';
     this.module = checkModule(module);
     this.threads = whole('threads', options.threads ?? Math.max(1, availableParallelism()), 1);
     this.queueCap = whole('queue', options.queue ?? 128, 1);
@@ -859,7 +871,7 @@ export class Pool<I, O> implements Parallel<TaskResult<O>>, AsyncDisposable {
     const thread = spawnWorker(RUNTIME, {
       ...this.spawnOptions,
       handles: { tasks: tasksOut, results: this.answersIn.clone(), control: this.controlIn.clone(), cancel: cancelOut },
-      workerData: { module: this.module, name: this.name, slot, port: port2, progress, monitor: token, hangTimeouts: this.hangTimeouts },
+      workerData: { module: this.module, name: this.name, call: this.call, slot, port: port2, progress, monitor: token, hangTimeouts: this.hangTimeouts },
       transferList: token === undefined ? [port2] : [port2, token.port],
     });
     const w = new PoolWorker(slot, thread, tasksIn, cancelIn, port1, progress);
