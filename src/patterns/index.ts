@@ -31,6 +31,13 @@ export {
   type StopInfo,
   type StopReason,
 } from './component.js';
+export {
+  spawnThread,
+  type ComponentFactory,
+  type ComponentSetup,
+  type ThreadComponent,
+  type ThreadSpawnOptions,
+} from './thread.js';
 export { watchLoops, loopHooks, type LoopHooks, type LoopWatcher } from './watch.js';
 export { tasks, TaskGroup, type Parallel, type Task, type TaskResult } from './tasks.js';
 export { call, respond, decline, type CallOptions, type ReplyFor } from './call.js';
@@ -47,6 +54,6 @@ export {
 export { pipeline, type PipelineOptions, type StageLike } from './pipeline.js';
 export { stage, Stage, type StageFn, type StageOptions } from './stage.js';
 export type { Source, Sink, SinkFn, EndpointSink, ReadableStreamLike, WritableStreamLike, NodeWritableLike } from './ends.js';
-export { pool, Pool, type PoolOptions, type RunOptions, type TaskContext, type TaskFn } from './pool.js';
+export { pool, Pool, type PoolMonitor, type PoolOptions, type RunOptions, type TaskContext, type TaskFn } from './pool.js';
 export { move } from './pool-wire.js';
-export { ActorGoneError, CallTimeoutError, PoolClosedError, WorkerExitError, type ActorGoneErrorKind } from './errors.js';
+export { ActorGoneError, CallTimeoutError, PoolClosedError, ThreadExitError, WorkerExitError, type ActorGoneErrorKind } from './errors.js';
