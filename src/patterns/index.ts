@@ -54,6 +54,6 @@ export {
 export { pipeline, type PipelineOptions, type StageLike } from './pipeline.js';
 export { stage, Stage, type StageFn, type StageOptions } from './stage.js';
 export type { Source, Sink, SinkFn, EndpointSink, ReadableStreamLike, WritableStreamLike, NodeWritableLike } from './ends.js';
-export { pool, Pool, type PoolMonitor, type PoolOptions, type RunOptions, type TaskContext, type TaskFn } from './pool.js';
+export { pool, Pool, type PoolComponent, type PoolJob, type PoolMonitor, type PoolOptions, type RunOptions, type TaskContext, type TaskFn } from './pool.js';
 export { move } from './pool-wire.js';
 export { ActorGoneError, CallTimeoutError, PoolClosedError, ThreadExitError, WorkerExitError, type ActorGoneErrorKind } from './errors.js';

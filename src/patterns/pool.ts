@@ -25,6 +25,7 @@ import { sharedBounded, sharedUnbounded, spawnWorker } from '../shared/index.js'
 import { PoolClosedError, WorkerExitError } from './errors.js';
 import { C_OFF, C_ON, C_READY, P_STARTED, R_MOVED, R_OK, R_SKIPPED, R_THREW, fromWire, type ControlMsg, type ResultMsg, type TaskMsg, type WireError } from './pool-wire.js';
 import type { Parallel, TaskResult } from './tasks.js';
+import type { ComponentBody } from './component.js';
 
 const RUNTIME = new URL('./pool-worker.js', import.meta.url);
 
@@ -74,6 +75,54 @@ export interface TaskContext {
  * ```
  */
 export type TaskFn<I, O> = (input: I, ctx: TaskContext) => O | PromiseLike<O>;
+
+/**
+ * One task as a pool component sees it (see {@link PoolComponent}): its
+ * input, the task's context (`signal`, `workerId`, `takeOff`/`putBack`)
+ * and how to answer it. Each task is answered once, by `resolve` or
+ * `reject`; later calls return `false`.
+ *
+ * @example
+ * ```ts
+ * import type { PoolJob } from 'weft';
+ * function answer(job: PoolJob<number, number>): void {
+ *   if (job.signal.aborted) job.reject(job.signal.reason); // its caller gave up
+ *   else job.resolve(job.input + 1);
+ * }
+ * ```
+ */
+export interface PoolJob<I, O> extends TaskContext {
+  /** The task's input (a copy, or moved with `transfer`). */
+  readonly input: I;
+  /** Answers the task: its `run` resolves with `value` (`move(value, [buffers])` moves it back). False if it was already answered. */
+  resolve(value: O): boolean;
+  /** Fails the task: its `run` rejects with `error` (rebuilt on the pool's side). False if it was already answered. */
+  reject(error: unknown): boolean;
+}
+
+/**
+ * What a pool's task module can export instead of a function: a component
+ * body whose one input, `tasks`, delivers the tasks given to this worker.
+ * The component keeps its state across tasks, answers each with
+ * `job.resolve` / `job.reject` whenever it likes (at once, later, in
+ * batches, in any order), and can use `idle` and `step` for timed work.
+ *
+ * @example
+ * ```ts
+ * // batcher.js — answers tasks in batches of up to 8, or after 5 ms without a new one
+ * import type { PoolComponent, PoolJob } from 'weft';
+ * type State = { held: PoolJob<string, number>[] };
+ * const flush = (s: State): void => { for (const j of s.held.splice(0)) j.resolve(j.input.length); };
+ * export default {
+ *   init: () => ({ held: [] }),
+ *   handle(s, msg) { s.held.push(msg.value); if (s.held.length === 8) flush(s); },
+ *   idle: 5,
+ *   step(s) { if (s.held.length > 0 && s.held[0]!.signal.aborted) s.held.shift()!.reject('cancelled'); },
+ *   cleanup: (s) => flush(s),  // the pool closes: answer what is held
+ * } satisfies PoolComponent<string, number, State>;
+ * ```
+ */
+export type PoolComponent<I, O, S = undefined> = ComponentBody<{ tasks: Receiver<PoolJob<I, O>> }, S, unknown>;
 
 /**
  * Options of {@link pool}.
