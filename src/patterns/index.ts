@@ -1,8 +1,10 @@
 /**
  * Patterns built from weft's channels: the component loop, request/reply
- * and actors, pipelines, and the worker pool. This is the in-thread half; worker-thread
- * variants plug into the same shapes (a `Parallel` input, a component body
- * loaded from a module, a stage's reserved `parallelism`/`workers`).
+ * and actors, pipelines, and the worker pool. Each runs in this thread or
+ * on worker threads with the same code: a component body with `spawn` or
+ * `spawnThread`, a stage function with `stage(fn)` or
+ * `stage(moduleUrl, { parallelism })`, a pool's worker code as a function
+ * or a component.
  *
  * @example
  * ```ts

@@ -111,14 +111,14 @@ export interface PoolJob<I, O> extends TaskContext {
  * ```ts
  * // batcher.js — answers tasks in batches of up to 8, or after 5 ms without a new one
  * import type { PoolComponent, PoolJob } from 'weft';
- * type State = { held: PoolJob<string, number>[] };
+ * type State = { held: PoolJob<string, number>[]; fresh: boolean };
  * const flush = (s: State): void => { for (const j of s.held.splice(0)) j.resolve(j.input.length); };
  * export default {
- *   init: () => ({ held: [] }),
- *   handle(s, msg) { s.held.push(msg.value); if (s.held.length === 8) flush(s); },
- *   idle: 5,
- *   step(s) { if (s.held.length > 0 && s.held[0]!.signal.aborted) s.held.shift()!.reject('cancelled'); },
- *   cleanup: (s) => flush(s),  // the pool closes: answer what is held
+ *   init: () => ({ held: [], fresh: false }),
+ *   handle(s, msg) { s.held.push(msg.value); s.fresh = true; if (s.held.length === 8) flush(s); },
+ *   idle: 5,                                                   // wake up after 5 ms without a task
+ *   step(s) { if (s.fresh) s.fresh = false; else flush(s); },  // step follows each task and each wake-up
+ *   cleanup: (s) => flush(s),                                  // the pool closes: answer what is held
  * } satisfies PoolComponent<string, number, State>;
  * ```
  */

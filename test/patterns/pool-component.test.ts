@@ -5,6 +5,21 @@ import assert from 'node:assert/strict';
 import { pool, PoolClosedError, WorkerExitError, type Pool } from '../../src/index.js';
 import { guard } from './helpers.js';
 import type { Op, Out } from './fixtures/pool-component.js';
+import { waitAsync } from './fixtures/pool-task.js';
+
+/** Waits (event-driven) until `g[i]` is non-zero. */
+async function reach(g: Int32Array, i: number, what: string): Promise<void> {
+  await guard(
+    (async () => {
+      while (Atomics.load(g, i) === 0) {
+        const r = waitAsync(g, i, 0, 200);
+        if (r.async) await r.value;
+      }
+    })(),
+    20000,
+    what,
+  );
+}
 
 const MOD = new URL('./fixtures/pool-component.js', import.meta.url);
 
@@ -51,10 +66,13 @@ test('pool component: a cancelled task\'s signal aborts in the component, which 
   try {
     const first = await p.run({ op: 'count', x: 0 });
     const ac = new AbortController();
-    const waiting = p.run({ op: 'wait' }, { signal: ac.signal });
+    const gate = new Int32Array(new SharedArrayBuffer(8));
+    const waiting = p.run({ op: 'wait', gate }, { signal: ac.signal, transfer: [] }); // transfer: the gate is shared, not copied
+    await reach(gate, 0, 'the component took the task');
     const why = new Error('caller gave up');
-    setTimeout(() => ac.abort(why), 20);
+    ac.abort(why);
     await assert.rejects(guard(waiting, 20000), (e) => e === why);
+    await reach(gate, 1, 'the component saw the cancellation');
     const next = await guard(p.run({ op: 'count', x: 0 }), 20000);
     assert.equal(next.thread, first.thread, 'same thread');
     assert.equal(next.seen, first.seen + 2, 'same state');
@@ -68,8 +86,10 @@ test('pool component: a cancelled task the component never answers gets its thre
   try {
     const first = await p.run({ op: 'count', x: 0 });
     const ac = new AbortController();
-    const ignored = p.run({ op: 'ignore' }, { signal: ac.signal });
-    setTimeout(() => ac.abort('late'), 20);
+    const gate = new Int32Array(new SharedArrayBuffer(8));
+    const ignored = p.run({ op: 'ignore', gate }, { signal: ac.signal, transfer: [] });
+    await reach(gate, 0, 'the component took the task');
+    ac.abort('late');
     await assert.rejects(guard(ignored, 20000), (e) => e === 'late');
     // Tasks keep running on the old thread until its grace is over; then a new thread, with a new component, takes over.
     const next = await guard(

@@ -183,13 +183,14 @@ test('spawnThread: with a hang monitor, a component stuck in its handler on its 
   try {
     await guard(monitor.ready, 10_000, 'ready');
     await tx.send(1500);
-    let alert;
-    for await (const a of monitor.alerts) {
-      if (a.component === 'spinner' && a.kind === 'permanent') {
-        alert = a;
-        break;
-      }
-    }
+    const alert = await guard(
+      (async () => {
+        for await (const a of monitor.alerts) if (a.component === 'spinner' && a.kind === 'permanent') return a;
+        return undefined;
+      })(),
+      20000,
+      'the alert',
+    );
     assert.ok(alert);
     assert.equal(alert.threadId, c.threadId);
     assert.equal(alert.annotation, 'numbers');
