@@ -404,6 +404,7 @@ async function componentLoop(b: PoolComponent<unknown, unknown, unknown>): Promi
     job.reject(failed ? Object.assign(why, { cause: ended }) : why);
   }
   flush();
+  member?.leave();
   // Ended while the pool still runs: this thread is done for; the pool starts another.
   if (!poolClosing) throw failed ? ended : new Error(`pool: the worker's component ended while the pool was open (${String(ended)})`);
 }

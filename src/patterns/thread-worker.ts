@@ -12,7 +12,7 @@ import { workerHandles } from '../shared/index.js';
 import type { MonitorToken } from '../monitor/index.js';
 import { spawn, type ComponentBody, type ComponentInputs } from './component.js';
 import { toWire } from './pool-wire.js';
-import type { ThreadOutcome, ThreadStop } from './thread.js';
+import { OUTCOME, type ThreadOutcome, type ThreadStop } from './thread.js';
 
 interface Data {
   readonly module: string;
@@ -66,9 +66,9 @@ let outcome: ThreadOutcome;
 try {
   const body = await load();
   const exit = await spawn(body, { inputs, name: data.name, signal: ac.signal }).done;
-  outcome = { type: 'done', reason: exit.reason, result: exit.result, ...(exit.cause === undefined ? {} : { cause: exit.cause }) };
+  outcome = { [OUTCOME]: true, type: 'done', reason: exit.reason, result: exit.result, ...(exit.cause === undefined ? {} : { cause: exit.cause }) };
 } catch (e) {
-  outcome = { type: 'error', error: toWire(e, clonable) };
+  outcome = { [OUTCOME]: true, type: 'error', error: toWire(e, clonable) };
 } finally {
   for (const rx of Object.values(inputs)) rx.close(); // already closed, unless the body never started
   for (const h of Object.values(handles)) h.close();
@@ -76,7 +76,7 @@ try {
 
 if (outcome.type === 'done' && !clonable(outcome.result)) {
   const why = new TypeError(`component "${data.name}": the result of its cleanup cannot be copied to the parent thread (return plain data)`);
-  outcome = { type: 'error', error: toWire(why, clonable) };
+  outcome = { [OUTCOME]: true, type: 'error', error: toWire(why, clonable) };
 }
 if (outcome.type === 'done' && !clonable(outcome.cause)) outcome = { ...outcome, cause: String(outcome.cause) };
 member?.leave();

@@ -123,8 +123,11 @@ export interface ThreadComponent<R> extends Component<R> {
 
 /** What the thread reports when its component ends. @internal */
 export type ThreadOutcome =
-  | { readonly type: 'done'; readonly reason: ComponentExit<unknown>['reason']; readonly result: unknown; readonly cause?: unknown }
-  | { readonly type: 'error'; readonly error: WireError };
+  | { readonly [OUTCOME]: true; readonly type: 'done'; readonly reason: ComponentExit<unknown>['reason']; readonly result: unknown; readonly cause?: unknown }
+  | { readonly [OUTCOME]: true; readonly type: 'error'; readonly error: WireError };
+
+/** Marks the runtime's report among whatever else the body's module posts to its parent. @internal */
+export const OUTCOME = 'weft.component.outcome';
 
 /** Parent → thread. @internal */
 export interface ThreadStop {
@@ -225,7 +228,8 @@ export function spawnThread<R = unknown>(module: URL, options: ThreadSpawnOption
   const onAbort = (): void => stop(signal?.reason);
 
   const done = new Promise<ComponentExit<R>>((resolve, reject) => {
-    worker.on('message', (m: ThreadOutcome) => {
+    worker.on('message', (m: ThreadOutcome | undefined) => {
+      if (m?.[OUTCOME] !== true || outcome !== undefined) return; // the body's own messages are not ours
       outcome = m;
       // A module that keeps its thread alive after the component ended is stopped.
       slow = setTimeout(() => void worker.terminate(), EXIT_GRACE);

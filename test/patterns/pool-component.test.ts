@@ -3,6 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { pool, PoolClosedError, WorkerExitError, type Pool } from '../../src/index.js';
+import { startHangMonitor } from '../../src/monitor/index.js';
 import { guard } from './helpers.js';
 import type { Op, Out } from './fixtures/pool-component.js';
 import { waitAsync } from './fixtures/pool-task.js';
@@ -154,4 +155,29 @@ test('pool component: close() lets the components answer what they hold (their c
   assert.ok(e instanceof PoolClosedError);
   assert.equal(e.kind, 'terminated');
   await guard(closed, 20000);
+});
+
+test('pool component: with a hang monitor, each worker\'s component reports by itself; a stuck handler raises an alert with its stack', async () => {
+  const monitor = startHangMonitor({ components: { transientMs: 100, permanentMs: 400 } });
+  const p = pool<Op, Out>(MOD, { threads: 1, monitor, hangTimeouts: { transientMs: 100, permanentMs: 400 } });
+  try {
+    await guard(monitor.ready, 10_000, 'ready');
+    const stuck = p.run({ op: 'spin', ms: 1500, x: 1 });
+    const alert = await guard(
+      (async () => {
+        for await (const a of monitor.alerts) if (a.component === 'pool worker 0' && a.kind === 'permanent') return a;
+        return undefined;
+      })(),
+      20000,
+      'the alert',
+    );
+    assert.ok(alert);
+    assert.notEqual(alert.threadId, 0);
+    assert.equal(alert.annotation, 'tasks');
+    assert.ok((alert.frames ?? []).some((f) => f.functionName === 'spinInPoolComponent'), JSON.stringify(alert.frames?.slice(0, 3)));
+    assert.equal((await guard(stuck, 20000)).x, 2);
+  } finally {
+    await guard(p.close(), 15_000, 'pool close');
+    await guard(monitor.shutdown(), 15_000, 'shutdown');
+  }
 });

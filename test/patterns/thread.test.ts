@@ -203,3 +203,38 @@ test('spawnThread: with a hang monitor, a component stuck in its handler on its 
     await guard(monitor.shutdown(), 15_000, 'shutdown');
   }
 });
+
+test('spawnThread: shutdown in other orders: signal aborted before it starts, inputs gone before it starts, stop() twice, await using', async () => {
+  const why = new Error('not today');
+  const [tx1, n1] = sharedBounded<number>(4);
+  const [q1, quit1] = sharedBounded<void>(1);
+  const early = spawnThread<Sum>(BODY, { inputs: { numbers: n1, quit: quit1 }, signal: AbortSignal.abort(why) });
+  const e1 = await guard(early.done, 20000);
+  assert.equal(e1.reason, 'aborted');
+  assert.equal(e1.cause, why);
+  assert.equal(e1.result.seen, 0);
+
+  const [tx2, n2] = sharedBounded<number>(4);
+  const [q2, quit2] = sharedBounded<void>(1);
+  await tx2.send(7);
+  tx2.close(); // every Sender gone before the thread even started: it drains what is queued, then ends
+  q2.close();
+  const gone = spawnThread<Sum>(BODY, { inputs: { numbers: n2, quit: quit2 } });
+  assert.deepEqual((await guard(gone.done, 20000)).result.n, 7);
+  assert.equal(await gone.stop('late'), await gone.done, 'stop after the end returns the same exit');
+
+  const [tx3, n3] = sharedBounded<number>(4);
+  const [q3, quit3] = sharedBounded<void>(1);
+  let scoped: ReturnType<typeof spawnThread<Sum>> | undefined;
+  {
+    await using c = spawnThread<Sum>(BODY, { inputs: { numbers: n3, quit: quit3 } });
+    scoped = c;
+    await tx3.send(1);
+    const first = c.stop('once');
+    assert.equal(c.stop('twice'), first, 'one stop; the second returns the same promise');
+  }
+  const e3 = await scoped.done;
+  assert.equal(e3.reason, 'aborted');
+  assert.equal(e3.cause, 'once');
+  for (const h of [tx1, q1, tx3, q3]) h.close();
+});
