@@ -1,5 +1,5 @@
 /**
- * Typed errors of the patterns layer. Both extend weft's `WeftError`.
+ * Typed errors of the patterns layer. All extend weft's `WeftError`.
  *
  * @module
  */
