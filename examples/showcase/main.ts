@@ -27,7 +27,7 @@
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { actor, bounded, call, pipeline, pool, sharedBounded, spawnWorker, stage, type Sender } from 'weft';
+import { actor, bounded, call, pipeline, pool, sharedBounded, spawnThread, stage, type Sender } from 'weft';
 import { listSegments, openLog } from 'weft/log';
 import { formatAlert, startHangMonitor, type HangAlert } from 'weft/monitor';
 import type { AuditorData, AuditRequest } from './auditor.js';
@@ -85,14 +85,15 @@ async function main(): Promise<void> {
 
   // The auditor: a component on its own thread, fed through a shared-memory channel.
   const [audits, auditsRx] = sharedBounded<AuditRequest>(8);
-  const token = monitor.token();
-  const auditorData: AuditorData = { token, hangOn: 3, hangMs: HANG_MS };
-  const auditor = spawnWorker(new URL('./auditor.js', import.meta.url), {
-    handles: { requests: auditsRx },
-    workerData: auditorData,
-    transferList: [token.port],
+  const auditorData: AuditorData = { hangOn: 3, hangMs: HANG_MS };
+  const auditor = spawnThread(new URL('./auditor.js', import.meta.url), {
+    inputs: { requests: auditsRx },
+    export: 'auditor',
+    name: 'auditor',
+    data: auditorData,
+    monitor, // its loop reports to the hang monitor from its thread
+    hangTimeouts: { transientMs: 200, permanentMs: 700 },
   });
-  const auditorExit = new Promise<number>((resolve) => auditor.once('exit', resolve));
 
   // The pricing pool.
   const pricing = pool<Order, PricedOrder>(new URL('./pricing.js', import.meta.url), {
@@ -166,7 +167,7 @@ async function main(): Promise<void> {
   ledger.close();
   await ledgerActor.done;
   audits.close(); // the auditor's input ends: its loop ends, its thread exits
-  await auditorExit;
+  await auditor.done;
   await pricing.close();
   const stats = await writer.done;
   await monitor.shutdown();

@@ -7,8 +7,8 @@
  * loop only, so its logic is sequential however many producers feed it.
  *
  * The body (what the component does) is a plain object of functions, kept
- * apart from the inputs (what it listens to), so that a worker-thread
- * variant can load the same body from a module and hand it shared channels.
+ * apart from the inputs (what it listens to), so that `spawnThread` can load
+ * the same body from a module on a worker thread and hand it shared channels.
  *
  * @module
  */
@@ -151,8 +151,8 @@ export interface ComponentContext<I extends ComponentInputs> {
 
 /**
  * What a component does: a plain object of functions, with no channels in it.
- * Defined apart from the channels, it can live in its own module (and, later,
- * be loaded by a worker thread).
+ * Defined apart from the channels, it can live in its own module and run on
+ * a worker thread of its own (`spawnThread`), unchanged.
  *
  * Each turn of the loop waits for one message (on the inputs `accepts`
  * allows, or until `idle` ms pass), hands it to `handle`, then calls `step`

@@ -1,5 +1,5 @@
 /**
- * Typed errors of the patterns layer. Both extend weft's `WeftError`.
+ * Typed errors of the patterns layer. All extend weft's `WeftError`.
  *
  * @module
  */
@@ -151,5 +151,36 @@ export class WorkerExitError extends WeftError {
     this.exitCode = exitCode;
     this.started = started;
     this.workerId = workerId;
+  }
+}
+
+/**
+ * A component running on a thread of its own (see `spawnThread`) ended
+ * without reporting how: its thread crashed (an uncaught error in a timer
+ * or callback, `process.exit`, out of memory) or was terminated. Its
+ * `cleanup` did not run. `cause` is the uncaught error, or the reason given
+ * to `terminate()`.
+ *
+ * @example
+ * ```ts
+ * import { spawnThread, ThreadExitError } from 'weft';
+ * const c = spawnThread(new URL('./crashy.js', import.meta.url), { inputs: {} });
+ * try { await c.done; }
+ * catch (e) { if (e instanceof ThreadExitError) console.log(e.component, e.exitCode); }
+ * ```
+ */
+export class ThreadExitError extends WeftError {
+  /** The component's name. */
+  readonly component: string;
+  /** The thread's exit code. */
+  readonly exitCode: number;
+  constructor(component: string, exitCode: number, cause?: unknown) {
+    super(
+      `component "${component}": its thread exited (code ${exitCode}) before the component ended; its cleanup did not run` +
+        (cause instanceof Error ? ` (${cause.message})` : typeof cause === 'string' ? ` (${cause})` : ''),
+      cause === undefined ? undefined : { cause },
+    );
+    this.component = component;
+    this.exitCode = exitCode;
   }
 }

@@ -1,8 +1,10 @@
 /**
  * Patterns built from weft's channels: the component loop, request/reply
- * and actors, pipelines, and the worker pool. This is the in-thread half; worker-thread
- * variants plug into the same shapes (a `Parallel` input, a component body
- * loaded from a module, a stage's reserved `parallelism`/`workers`).
+ * and actors, pipelines, and the worker pool. Each runs in this thread or
+ * on worker threads with the same code: a component body with `spawn` or
+ * `spawnThread`, a stage function with `stage(fn)` or
+ * `stage(moduleUrl, { parallelism })`, a pool's worker code as a function
+ * or a component.
  *
  * @example
  * ```ts
@@ -31,6 +33,13 @@ export {
   type StopInfo,
   type StopReason,
 } from './component.js';
+export {
+  spawnThread,
+  type ComponentFactory,
+  type ComponentSetup,
+  type ThreadComponent,
+  type ThreadSpawnOptions,
+} from './thread.js';
 export { watchLoops, loopHooks, type LoopHooks, type LoopWatcher } from './watch.js';
 export { tasks, TaskGroup, type Parallel, type Task, type TaskResult } from './tasks.js';
 export { call, respond, decline, type CallOptions, type ReplyFor } from './call.js';
@@ -47,6 +56,6 @@ export {
 export { pipeline, type PipelineOptions, type StageLike } from './pipeline.js';
 export { stage, Stage, type StageFn, type StageOptions } from './stage.js';
 export type { Source, Sink, SinkFn, EndpointSink, ReadableStreamLike, WritableStreamLike, NodeWritableLike } from './ends.js';
-export { pool, Pool, type PoolOptions, type RunOptions, type TaskContext, type TaskFn } from './pool.js';
+export { pool, Pool, type PoolComponent, type PoolJob, type PoolMonitor, type PoolOptions, type RunOptions, type TaskContext, type TaskFn } from './pool.js';
 export { move } from './pool-wire.js';
-export { ActorGoneError, CallTimeoutError, PoolClosedError, WorkerExitError, type ActorGoneErrorKind } from './errors.js';
+export { ActorGoneError, CallTimeoutError, PoolClosedError, ThreadExitError, WorkerExitError, type ActorGoneErrorKind } from './errors.js';

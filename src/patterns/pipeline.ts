@@ -248,6 +248,8 @@ class Run implements Ctl {
   private readonly handles: (Receiver<unknown> | Sender<unknown>)[] = [];
   private readonly external: AbortSignal | undefined;
   private settled = false;
+  /** Stages with threads of their own: the pipeline settles after they stopped. */
+  private readonly teardown: Promise<unknown>[] = [];
 
   constructor(source: Source<unknown>, stages: Stage<unknown, unknown>[], sink: Sink<unknown, unknown>, options: PipelineOptions) {
     this.promise = new Promise((resolve, reject) => {
@@ -284,6 +286,7 @@ class Run implements Ctl {
       const last = i === stages.length - 1;
       const [tx, rx] = last && sink instanceof Sender ? [sink, undefined] : this.link(s.capacity ?? capacity);
       const running = runStage(s, input, tx, this);
+      if (s.threads > 0) this.teardown.push(running); // settle once its threads are gone
       if (rx === undefined) void running.then((whole) => this.succeed(undefined, !whole));
       else input = rx;
     });
@@ -313,7 +316,7 @@ class Run implements Ctl {
     this.settle();
     this.ac.abort(error);
     this.closeAll();
-    this.reject(error);
+    this.after(() => this.reject(error));
   }
 
   /** The sink is done. If it stopped early, stop whatever still runs upstream. */
@@ -322,7 +325,13 @@ class Run implements Ctl {
     this.settle();
     if (early) this.ac.abort();
     this.closeAll();
-    this.resolve(result);
+    this.after(() => this.resolve(result));
+  }
+
+  /** Runs `settle` once every stage's own threads have stopped. */
+  private after(settle: () => void): void {
+    if (this.teardown.length === 0) settle();
+    else void Promise.all(this.teardown).then(settle);
   }
 
   /** The external signal's listener. */

@@ -14,13 +14,17 @@ import type { Sender } from '../channel/sender.js';
 import { InvalidValueError, RecvError, TryRecvError } from '../channel/errors.js';
 import { workerHandles } from '../shared/index.js';
 import { C_OFF, C_ON, C_READY, P_STARTED, R_MOVED, R_OK, R_SKIPPED, R_THREW, isMoved, toWire, type ControlMsg, type ResultMsg, type TaskMsg } from './pool-wire.js';
-import type { TaskContext, TaskFn } from './pool.js';
+import type { PoolComponent, PoolJob, TaskContext, TaskFn } from './pool.js';
+import { bounded } from '../channel/channels.js';
+import { spawn } from './component.js';
 import type { MonitorToken } from '../monitor/index.js';
 import { loopHooks } from './watch.js';
 
 interface Data {
   readonly module: string;
   readonly name: string;
+  /** `'stage'`: call the function as a pipeline stage, `fn(input, signal)`. */
+  readonly call: 'task' | 'stage';
   readonly slot: number;
   readonly port: MessagePort;
   /** [P_STARTED]: the id of the task this worker started last (read by the pool after a crash). */
@@ -43,17 +47,25 @@ const progress = data.progress;
 
 const mod = (await import(data.module)) as Record<string, unknown>;
 const found = mod[data.name];
-if (typeof found !== 'function') {
+/** A component with its own loop over the tasks, instead of a function. */
+const body = typeof found === 'object' && found !== null && typeof (found as { handle?: unknown }).handle === 'function' ? (found as PoolComponent<unknown, unknown, unknown>) : undefined;
+if (typeof found !== 'function' && body === undefined) {
   throw new TypeError(
     `pool: the task module ${data.module} has no exported function named "${data.name}" ` +
-      `(export one, e.g. \`export default function task(input) { ... }\`, or pass its name as the pool's \`name\` option)`,
+      `(export one, e.g. \`export default function task(input) { ... }\`, or a component body with a handle function, ` +
+      `or pass its name as the pool's \`name\` option)`,
   );
 }
 const fn = found as TaskFn<unknown, unknown>;
+const asStage = data.call === 'stage';
+/** A pipeline stage's function: the item and a signal. */
+type StageCall = (input: unknown, signal: AbortSignal) => unknown;
 
 // Hang monitoring: activity while a task runs, waiting while the queue is empty.
 const member = data.monitor === undefined ? undefined : (await import('../monitor/index.js')).joinHangMonitor(data.monitor, data.hangTimeouts === undefined ? {} : { components: data.hangTimeouts });
-const hooks = loopHooks(`${data.name === 'default' ? 'pool' : data.name} worker ${slot}`);
+const loopName = `${data.name === 'default' ? 'pool' : data.name} worker ${slot}`;
+// A component reports to the monitor by itself, under the same name.
+const hooks = body === undefined ? loopHooks(loopName) : undefined;
 
 /** Ids of queued tasks the pool cancelled: skipped when they come up. */
 const skip = new Set<number>();
@@ -102,6 +114,7 @@ function putBack(): void {
 
 function noteCancel(id: number): void {
   if (current !== undefined && current.id === id) current.abort();
+  else if (live.has(id)) live.get(id)!.abort();
   else skip.add(id);
 }
 
@@ -200,7 +213,7 @@ function runOne(id: number, input: unknown): Promise<void> | undefined {
   current = ctx;
   let value: unknown;
   try {
-    value = fn(input, ctx);
+    value = asStage ? (fn as unknown as StageCall)(input, ctx.signal) : fn(input, ctx);
   } catch (e) {
     current = undefined;
     reply(id, R_THREW, toWire(e, clonable));
@@ -285,7 +298,118 @@ async function loop(): Promise<void> {
   }
 }
 
-await loop();
+// ---------------------------------------------------------------------------
+// A component as the worker's code
+// ---------------------------------------------------------------------------
+
+/** Tasks handed to the component and not answered yet, by id. */
+const live = new Map<number, Job>();
+
+/** One task as the component sees it: its input, a signal, and how to answer. */
+class Job extends Context implements PoolJob<unknown, unknown> {
+  private answered = false;
+  constructor(
+    id: number,
+    readonly input: unknown,
+  ) {
+    super(id);
+  }
+  resolve(value: unknown): boolean {
+    return this.answer(R_OK, value);
+  }
+  reject(error: unknown): boolean {
+    return this.answer(R_THREW, error);
+  }
+  private answer(status: number, value: unknown): boolean {
+    if (this.answered) return false;
+    this.answered = true;
+    live.delete(this.id);
+    reply(this.id, status, status === R_THREW ? toWire(value, clonable) : value);
+    return true;
+  }
+}
+
+/**
+ * Feeds the tasks to a component, one message each, over a rendezvous
+ * channel: a task counts as started (progress word) just before the
+ * component is offered it, so after a crash no task runs twice. The
+ * component answers each task when it likes, in any order.
+ */
+async function componentLoop(b: PoolComponent<unknown, unknown, unknown>): Promise<void> {
+  const [jobsTx, jobs] = bounded<PoolJob<unknown, unknown>>(0);
+  const c = spawn(b, { inputs: { tasks: jobs }, name: loopName });
+  let poolClosing = false;
+  const stopCancels = new AbortController();
+  void (async () => {
+    for (;;) {
+      try {
+        noteCancel(await cancel.recv({ signal: stopCancels.signal }));
+      } catch {
+        return;
+      }
+    }
+  })();
+  const over = new AbortController(); // the component ended: stop taking tasks
+  const feed = async (): Promise<void> => {
+    control.offer([slot, C_READY]);
+    for (;;) {
+      let t: TaskMsg;
+      try {
+        t = tasks.poll(undefined) ?? (await tasks.recv({ signal: over.signal }));
+      } catch (e) {
+        if (e instanceof RecvError || (e instanceof TryRecvError && e.kind === 'disconnected')) {
+          poolClosing = true; // every Sender closed and drained: the pool is shutting down
+          return;
+        }
+        if (over.signal.aborted) return;
+        throw e;
+      }
+      const moved = t.length === 1;
+      for (let i = 0; i < t.length; i += 2) {
+        // Tasks not marked started go to another worker after this thread is gone.
+        if (over.signal.aborted) return;
+        const id = t[i] as number;
+        const input = moved ? takeFromPort(id) : t[i + 1];
+        if (!cancel.isEmpty) drainCancels();
+        Atomics.store(progress, P_STARTED, id);
+        if (skipped(id)) {
+          reply(id, R_SKIPPED, undefined);
+          continue;
+        }
+        const job = new Job(id, input);
+        live.set(id, job);
+        try {
+          await jobsTx.send(job);
+        } catch {
+          return; // the component ended: this job is answered with the others below
+        }
+      }
+    }
+  };
+  const fed = feed().finally(() => jobsTx.close());
+  let ended: unknown;
+  let failed = false;
+  try {
+    const exit = await c.done;
+    ended = `it stopped (${exit.reason})`;
+  } catch (e) {
+    [failed, ended] = [true, e];
+  }
+  over.abort();
+  stopCancels.abort();
+  await fed;
+  const how = failed ? `it threw${ended instanceof Error ? `: ${ended.message}` : ''}` : String(ended);
+  for (const job of [...live.values()]) {
+    const why = new Error(`pool: the worker's component ended before answering this task: ${how}`);
+    job.reject(failed ? Object.assign(why, { cause: ended }) : why);
+  }
+  flush();
+  member?.leave();
+  // Ended while the pool still runs: this thread is done for; the pool starts another.
+  if (!poolClosing) throw failed ? ended : new Error(`pool: the worker's component ended while the pool was open (${String(ended)})`);
+}
+
+await (body === undefined ? loop() : componentLoop(body));
 tasks.close();
 cancel.close();
 results.close();

@@ -25,8 +25,18 @@ import { sharedBounded, sharedUnbounded, spawnWorker } from '../shared/index.js'
 import { PoolClosedError, WorkerExitError } from './errors.js';
 import { C_OFF, C_ON, C_READY, P_STARTED, R_MOVED, R_OK, R_SKIPPED, R_THREW, fromWire, type ControlMsg, type ResultMsg, type TaskMsg, type WireError } from './pool-wire.js';
 import type { Parallel, TaskResult } from './tasks.js';
+import type { ComponentBody } from './component.js';
 
 const RUNTIME = new URL('./pool-worker.js', import.meta.url);
+
+/** How the workers call the exported function. @internal */
+export interface PoolCall {
+  /** `'stage'`: as a pipeline stage function, `fn(input, signal)`. */
+  readonly as: 'task' | 'stage';
+}
+
+/** Pipeline stages on threads call their function with the item and a signal. @internal */
+export const STAGE_CALL: PoolCall = { as: 'stage' };
 
 /**
  * What a task function gets besides its input, in the worker.
@@ -65,6 +75,54 @@ export interface TaskContext {
  * ```
  */
 export type TaskFn<I, O> = (input: I, ctx: TaskContext) => O | PromiseLike<O>;
+
+/**
+ * One task as a pool component sees it (see {@link PoolComponent}): its
+ * input, the task's context (`signal`, `workerId`, `takeOff`/`putBack`)
+ * and how to answer it. Each task is answered once, by `resolve` or
+ * `reject`; later calls return `false`.
+ *
+ * @example
+ * ```ts
+ * import type { PoolJob } from 'weft';
+ * function answer(job: PoolJob<number, number>): void {
+ *   if (job.signal.aborted) job.reject(job.signal.reason); // its caller gave up
+ *   else job.resolve(job.input + 1);
+ * }
+ * ```
+ */
+export interface PoolJob<I, O> extends TaskContext {
+  /** The task's input (a copy, or moved with `transfer`). */
+  readonly input: I;
+  /** Answers the task: its `run` resolves with `value` (`move(value, [buffers])` moves it back). False if it was already answered. */
+  resolve(value: O): boolean;
+  /** Fails the task: its `run` rejects with `error` (rebuilt on the pool's side). False if it was already answered. */
+  reject(error: unknown): boolean;
+}
+
+/**
+ * What a pool's task module can export instead of a function: a component
+ * body whose one input, `tasks`, delivers the tasks given to this worker.
+ * The component keeps its state across tasks, answers each with
+ * `job.resolve` / `job.reject` whenever it likes (at once, later, in
+ * batches, in any order), and can use `idle` and `step` for timed work.
+ *
+ * @example
+ * ```ts
+ * // batcher.js — answers tasks in batches of up to 8, or after 5 ms without a new one
+ * import type { PoolComponent, PoolJob } from 'weft';
+ * type State = { held: PoolJob<string, number>[]; fresh: boolean };
+ * const flush = (s: State): void => { for (const j of s.held.splice(0)) j.resolve(j.input.length); };
+ * export default {
+ *   init: () => ({ held: [], fresh: false }),
+ *   handle(s, msg) { s.held.push(msg.value); s.fresh = true; if (s.held.length === 8) flush(s); },
+ *   idle: 5,                                                   // wake up after 5 ms without a task
+ *   step(s) { if (s.fresh) s.fresh = false; else flush(s); },  // step follows each task and each wake-up
+ *   cleanup: (s) => flush(s),                                  // the pool closes: answer what is held
+ * } satisfies PoolComponent<string, number, State>;
+ * ```
+ */
+export type PoolComponent<I, O, S = undefined> = ComponentBody<{ tasks: Receiver<PoolJob<I, O>> }, S, unknown>;
 
 /**
  * Options of {@link pool}.
@@ -330,8 +388,11 @@ export class Pool<I, O> implements Parallel<TaskResult<O>>, AsyncDisposable {
   /** Tasks queued to `waiting` (counts bursts for pollAnswers). */
   private burst = 0;
 
+  private readonly call: PoolCall['as'];
+
   /** @internal Use {@link pool}. */
-  constructor(module: string | URL, options: PoolOptions = {}) {
+  constructor(module: string | URL, options: PoolOptions = {}, call?: PoolCall) {
+    this.call = call?.as ?? 'task';
     this.module = checkModule(module);
     this.threads = whole('threads', options.threads ?? Math.max(1, availableParallelism()), 1);
     this.queueCap = whole('queue', options.queue ?? 128, 1);
@@ -859,7 +920,7 @@ export class Pool<I, O> implements Parallel<TaskResult<O>>, AsyncDisposable {
     const thread = spawnWorker(RUNTIME, {
       ...this.spawnOptions,
       handles: { tasks: tasksOut, results: this.answersIn.clone(), control: this.controlIn.clone(), cancel: cancelOut },
-      workerData: { module: this.module, name: this.name, slot, port: port2, progress, monitor: token, hangTimeouts: this.hangTimeouts },
+      workerData: { module: this.module, name: this.name, call: this.call, slot, port: port2, progress, monitor: token, hangTimeouts: this.hangTimeouts },
       transferList: token === undefined ? [port2] : [port2, token.port],
     });
     const w = new PoolWorker(slot, thread, tasksIn, cancelIn, port1, progress);

@@ -12,6 +12,7 @@
 import { never, select, unbounded, type Receiver, type Sender } from '../channel/index.js';
 import { Fair, isThenable } from './fair.js';
 import { END, Inbox, NONE, put, type Ctl } from './flow.js';
+import { Pool, STAGE_CALL } from './pool.js';
 
 /**
  * A stage's work on one item. `signal` aborts when the pipeline fails or is cancelled.
@@ -40,17 +41,33 @@ export type StageFn<A, B> = (value: A, signal: AbortSignal) => B | PromiseLike<B
  * ```
  */
 export interface StageOptions {
-  /** How many items the function works on at once (in this thread). Default 1. */
+  /**
+   * How many items are worked on at once. In this thread: calls of the
+   * function in flight (default 1). On worker threads: items handed to the
+   * threads and not yet answered (default 2 × `parallelism`, so a thread
+   * always has its next item waiting).
+   */
   readonly concurrency?: number;
-  /** With concurrency > 1: keep the input order (default `true`), or emit results as they complete (`false`). */
+  /** With more than one item in flight: keep the input order (default `true`), or emit results as they complete (`false`). */
   readonly ordered?: boolean;
   /** Capacity of this stage's output channel. Default: the pipeline's `capacity`. */
   readonly capacity?: number;
-  /** Reserved for the worker-thread variant (threads running this stage). Only 1 for now. */
+  /**
+   * Worker-thread stages (a module URL given to {@link stage}): how many
+   * threads run the function. Default 1. Only for module stages.
+   */
   readonly parallelism?: number;
-  /** Reserved for the worker-thread variant (the pool to run on). Must be left out for now. */
-  readonly workers?: never;
+  /** Worker-thread stages: the module's export to run. Default `'default'`. */
+  readonly name?: string;
+  /** Worker-thread stages: milliseconds a thread gets to drop a cancelled item before it is replaced. Default 100. */
+  readonly abortGrace?: number;
 }
+
+/** Where a stage's function runs: this thread, or worker threads (a module, or a pool). @internal */
+export type StageWork<A, B> =
+  | { readonly kind: 'here'; readonly fn: StageFn<A, B> }
+  | { readonly kind: 'module'; readonly url: string; readonly parallelism: number; readonly name: string; readonly abortGrace: number }
+  | { readonly kind: 'pool'; readonly pool: Pool<A, B> };
 
 /**
  * A pipeline stage: a function and how to run it. Make one with
@@ -60,22 +77,49 @@ export interface StageOptions {
  * ```ts
  * import { stage, Stage } from 'weft';
  * const s = stage((n: number) => n + 1, { concurrency: 2 });
- * console.log(s instanceof Stage, s.concurrency, s.ordered); // true 2 true
+ * console.log(s instanceof Stage, s.concurrency, s.ordered, s.threads); // true 2 true 0
  * ```
  */
 export class Stage<A, B> {
   /** @internal Use {@link stage}. */
   constructor(
-    readonly fn: StageFn<A, B>,
+    /** @internal */
+    readonly work: StageWork<A, B>,
     readonly concurrency: number,
     readonly ordered: boolean,
     readonly capacity: number | undefined,
   ) {}
+
+  /** Worker threads this stage starts for each pipeline run (0: it runs in this thread, or on a pool it was given). */
+  get threads(): number {
+    return this.work.kind === 'module' ? this.work.parallelism : 0;
+  }
 }
 
 /**
- * A stage with options: `concurrency` items processed at once, `ordered`
- * or not, and the capacity of its output channel.
+ * A pipeline stage with options. Three kinds, one contract (an item in,
+ * its result out, in order unless `ordered: false`):
+ *
+ * - `stage(fn, options)`: `fn(item, signal)` runs in this thread,
+ *   `concurrency` items at once;
+ * - `stage(new URL('./fn.js', import.meta.url), { parallelism })`: the
+ *   function the module exports (the same plain `(item, signal) => out`,
+ *   sync or async) runs on `parallelism` worker threads of its own, started
+ *   when the pipeline starts and stopped when the stage ends. Items and
+ *   results cross threads as copies, through shared memory;
+ * - `stage(pool, options)`: items go to an existing {@link Pool} with
+ *   `pool.run(item, { signal })` (its task function gets `(input, ctx)`);
+ *   the pipeline does not close the pool.
+ *
+ * On worker threads the stage keeps `concurrency` items in flight (default
+ * 2 × `parallelism`) and no more, so backpressure and memory bounds hold
+ * as for any stage. An error thrown by the function fails the pipeline with
+ * that error (name, message and stack from the worker); a thread that
+ * crashes fails it with `WorkerExitError`; a module that cannot be loaded
+ * fails it with `PoolClosedError` (`kind: 'failed'`). When the pipeline
+ * fails or is cancelled, the items in flight are cancelled (their `signal`
+ * aborts) and the stage's threads are terminated; the pipeline settles
+ * once they are gone.
  *
  * @example
  * ```ts
@@ -84,20 +128,49 @@ export class Stage<A, B> {
  * const lookup = stage(async (id: number, signal) => { await sleep(5 - id, signal); return `user-${id}`; },
  *   { concurrency: 4, ordered: false });                  // four lookups at once, results as they come
  * await pipeline([1, 2, 3, 4], lookup, async (users) => { for await (const u of users) console.log(u); });
+ *
+ * // hash.js exports `default (text: string) => createHash('sha256').update(text).digest('hex')`
+ * const hash = stage<string, string>(new URL('./hash.js', import.meta.url), { parallelism: 2 }); // 2 threads, in order
+ * await pipeline(['a', 'b', 'c'], hash, async (hashes) => { for await (const h of hashes) console.log(h); });
  * ```
  */
-export function stage<A, B>(fn: StageFn<A, B>, options: StageOptions = {}): Stage<A, B> {
-  const { concurrency = 1, ordered = true, capacity, parallelism = 1, workers } = options;
-  if (!Number.isSafeInteger(concurrency) || concurrency < 1) {
-    throw new RangeError(`stage: concurrency must be a whole number >= 1, got ${String(concurrency)}`);
-  }
+export function stage<A, B>(fn: StageFn<A, B>, options?: StageOptions): Stage<A, B>;
+export function stage<A, B>(module: URL, options?: StageOptions): Stage<A, B>;
+export function stage<A, B>(workers: Pool<A, B>, options?: StageOptions): Stage<A, B>;
+export function stage<A, B>(what: StageFn<A, B> | URL | Pool<A, B>, options: StageOptions = {}): Stage<A, B> {
+  const { ordered = true, capacity, parallelism, name, abortGrace } = options;
   if (capacity !== undefined && (!Number.isSafeInteger(capacity) || capacity < 0)) {
     throw new RangeError(`stage: capacity must be a whole number >= 0, got ${String(capacity)}`);
   }
-  if (parallelism !== 1 || workers !== undefined) {
-    throw new RangeError('stage: `parallelism` and `workers` are reserved for worker-thread stages, which are not available yet');
+  let work: StageWork<A, B>;
+  let defaultConcurrency = 1;
+  if (what instanceof URL) {
+    const threads = parallelism ?? 1;
+    if (!Number.isSafeInteger(threads) || threads < 1) throw new RangeError(`stage: parallelism must be a whole number >= 1 (worker threads), got ${String(threads)}`);
+    const exportName = name ?? 'default';
+    if (typeof exportName !== 'string' || exportName === '') throw new TypeError(`stage: name must be the name of a function the module exports, got ${String(exportName)}`);
+    const grace = abortGrace ?? 100;
+    if (!Number.isSafeInteger(grace) || grace < 0) throw new RangeError(`stage: abortGrace must be a whole number of ms >= 0, got ${String(grace)}`);
+    work = { kind: 'module', url: what.href, parallelism: threads, name: exportName, abortGrace: grace };
+    defaultConcurrency = 2 * threads;
+  } else {
+    if (parallelism !== undefined || name !== undefined || abortGrace !== undefined) {
+      throw new TypeError(
+        'stage: parallelism, name and abortGrace are for worker-thread stages: give the module that exports the function, ' +
+          "e.g. stage(new URL('./fn.js', import.meta.url), { parallelism: 4 })",
+      );
+    }
+    if (what instanceof Pool) {
+      work = { kind: 'pool', pool: what };
+      defaultConcurrency = 2 * what.threads;
+    } else if (typeof what === 'function') work = { kind: 'here', fn: what };
+    else throw new TypeError(`stage: expected a function, a module URL or a pool, got ${what === null ? 'null' : typeof what}`);
   }
-  return new Stage(fn, concurrency, ordered, capacity);
+  const concurrency = options.concurrency ?? defaultConcurrency;
+  if (!Number.isSafeInteger(concurrency) || concurrency < 1) {
+    throw new RangeError(`stage: concurrency must be a whole number >= 1, got ${String(concurrency)}`);
+  }
+  return new Stage(work, concurrency, ordered, capacity);
 }
 
 /** A bare function or a Stage, as a Stage. @internal */
@@ -111,18 +184,37 @@ export function toStage<A, B>(s: StageFn<A, B> | Stage<A, B>): Stage<A, B> {
  * Runs `s` from `input` to `output` until the input ends or the output is
  * gone, then closes both. Resolves with `true` when it went through the
  * whole input. Never rejects: a failure goes to `ctl.fail` before the
- * channels close, so it wins any race with the ends they signal. @internal
+ * channels close, so it wins any race with the ends they signal. A stage on
+ * threads of its own resolves once they have stopped. @internal
  */
 export async function runStage<A, B>(s: Stage<A, B>, input: Receiver<A>, output: Sender<B>, ctl: Ctl): Promise<boolean> {
+  const work = s.work;
+  let threads: Pool<A, B> | undefined;
+  let whole = false;
   try {
-    return s.concurrency === 1 ? await serial(s.fn, input, output, ctl.signal) : await concurrent(s, input, output, ctl.signal);
+    let fn: StageFn<A, B>;
+    if (work.kind === 'here') fn = work.fn;
+    else {
+      const p = work.kind === 'pool' ? work.pool : (threads = stagePool<A, B>(work, s.concurrency));
+      fn = (v, signal) => p.run(v, { signal });
+    }
+    whole = s.concurrency === 1 ? await serial(fn, input, output, ctl.signal) : await concurrent(fn, s.concurrency, s.ordered, input, output, ctl.signal);
+    return whole;
   } catch (e) {
     ctl.fail(e);
     return false;
   } finally {
     input.close();
     output.close();
+    // Its own threads: let them finish after a whole run, stop them otherwise.
+    if (threads !== undefined) await (whole ? threads.close() : threads.terminate(ctl.signal.reason));
   }
+}
+
+/** The threads of a module stage: a pool calling its function as a stage function. */
+function stagePool<A, B>(work: Extract<StageWork<A, B>, { kind: 'module' }>, concurrency: number): Pool<A, B> {
+  const queue = Math.max(1, Math.ceil(concurrency / work.parallelism));
+  return new Pool<A, B>(work.url, { threads: work.parallelism, queue, name: work.name, abortGrace: work.abortGrace }, STAGE_CALL);
 }
 
 /** One item at a time: take, apply, put. Awaits only what is not ready. */
@@ -158,10 +250,17 @@ class Slot<B> {
  * emit" — the loop never races promises. Ordered mode emits from the head of
  * a window of in-flight slots, so at most `concurrency` results wait.
  */
-async function concurrent<A, B>(s: Stage<A, B>, input: Receiver<A>, output: Sender<B>, signal: AbortSignal): Promise<boolean> {
+async function concurrent<A, B>(
+  fn: StageFn<A, B>,
+  concurrency: number,
+  ordered: boolean,
+  input: Receiver<A>,
+  output: Sender<B>,
+  signal: AbortSignal,
+): Promise<boolean> {
   const [doneTx, done] = unbounded<Slot<B>>();
   const off = never<A>(); // the input case, switched off while the window is full
-  const window = s.ordered ? new Window<Slot<B>>(s.concurrency) : null;
+  const window = ordered ? new Window<Slot<B>>(concurrency) : null;
   const inbox = new Inbox(input);
   let inflight = 0;
   let ended = false;
@@ -169,7 +268,7 @@ async function concurrent<A, B>(s: Stage<A, B>, input: Receiver<A>, output: Send
     const slot = new Slot<B>();
     inflight++;
     window?.push(slot);
-    launch(s.fn, v, signal, slot, doneTx);
+    launch(fn, v, signal, slot, doneTx);
   };
   // Emits completed results: the slot's own (unordered) or the done head of the window (ordered).
   const emit = (slot: Slot<B>): boolean | Promise<boolean> => {
@@ -190,7 +289,7 @@ async function concurrent<A, B>(s: Stage<A, B>, input: Receiver<A>, output: Send
     for (;;) {
       const y = fair.turn();
       if (y !== undefined) await y;
-      while (!ended && inflight < s.concurrency) {
+      while (!ended && inflight < concurrency) {
         const v = inbox.poll();
         if (v === NONE) break;
         if (v === END) ended = true;
@@ -205,7 +304,7 @@ async function concurrent<A, B>(s: Stage<A, B>, input: Receiver<A>, output: Send
         if (!ok) return false;
         continue;
       }
-      const listen = !ended && inflight < s.concurrency;
+      const listen = !ended && inflight < concurrency;
       const r = await select({ input: listen ? input : off, done }, { signal }).catch(() => undefined);
       if (r === undefined) return false; // cancelled: aborted, or a handle was closed under us
       if (r.case === 'input') {

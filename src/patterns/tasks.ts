@@ -2,8 +2,8 @@
  * Work a component starts "in parallel" to its own loop, with the results
  * coming back on a receiver of its own (article 001: a component that owns a
  * thread pool). In this thread, "in parallel" means an async task; a worker
- * pool will implement the same {@link Parallel} contract, so a component
- * takes either as an input.
+ * pool implements the same {@link Parallel} contract, so a component takes
+ * either as an input.
  *
  * @module
  */

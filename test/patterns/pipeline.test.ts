@@ -359,7 +359,7 @@ test('bad arguments: no sink, bad stage options', async () => {
     TypeError,
   );
   assert.throws(() => stage((n: number) => n, { concurrency: 0 }), RangeError);
-  assert.throws(() => stage((n: number) => n, { parallelism: 2 }), /reserved for worker-thread stages/);
+  assert.throws(() => stage((n: number) => n, { parallelism: 2 }), /for worker-thread stages: give the module/);
   assert.throws(() => stage((n: number) => n, { capacity: -1 }), RangeError);
 });
 
