@@ -20,7 +20,10 @@
  * Method: (a) `rounds` rounds, each running the plain pair and the
  * component pair once, in a fresh random order, a forced GC before each
  * run; each run checks the sum of what it received. Reported: the median
- * msgs/s per variant and the median of the per-round slowdowns. (b) every
+ * msgs/s per variant and the median of the per-round slowdowns, by wall
+ * time and by the process's CPU time (every thread, the monitor's own
+ * included; preemption by other processes does not count in it, so it is
+ * the steadier figure on a shared machine). (b) every
  * (thread, permanentMs) `latencyRounds` times; each sample must carry
  * frames that include the spinning function. Reported: median and worst.
  *
@@ -70,8 +73,14 @@ async function producer(tx: Sender<number>, n: number): Promise<void> {
   tx.close();
 }
 
-/** One spsc run; returns msgs/s. */
-async function spsc(variant: Variant, n: number): Promise<number> {
+/** One run's rate by wall-clock time and by the process's CPU time (every thread: the monitor's included). */
+interface Rate {
+  wall: number;
+  cpu: number;
+}
+
+/** One spsc run; returns msgs/s by wall-clock time and per CPU-second. */
+async function spsc(variant: Variant, n: number): Promise<Rate> {
   gc?.();
   const [tx, rx] = bounded<number>(CAP);
   const monitor = variant.endsWith('-on') ? startHangMonitor({ periodMs: PERIOD_MS, components: { transientMs: 1000, permanentMs: 5000 } }) : undefined;
@@ -81,6 +90,7 @@ async function spsc(variant: Variant, n: number): Promise<number> {
   }
   const expected = (n * (n - 1)) / 2;
   const t0 = performance.now();
+  const c0 = process.cpuUsage();
   let sum: number;
   if (variant.startsWith('plain')) {
     const reg = monitor?.register('consumer', { transientMs: 1000, permanentMs: 5000 });
@@ -104,11 +114,12 @@ async function spsc(variant: Variant, n: number): Promise<number> {
     [, { result: sum }] = await Promise.all([producer(tx, n), c.done]);
   }
   const dt = performance.now() - t0;
+  const c1 = process.cpuUsage(c0);
   rx.close();
   await monitor?.shutdown();
   monitor?.alerts.close();
   if (sum !== expected) throw new Error(`${variant}: received sum ${sum}, expected ${expected}`);
-  return n / (dt / 1000);
+  return { wall: n / (dt / 1000), cpu: n / ((c1.user + c1.system) / 1e6) };
 }
 
 /** ns per notifyWait() + notifyActivity('msg') pair, median of 7 runs of 2M pairs. */
@@ -243,13 +254,17 @@ export async function runMonitor(options: MonitorBenchOptions = {}): Promise<{ f
   const rates: Record<Variant, number[]> = { 'plain-off': [], 'plain-on': [], 'component-off': [], 'component-on': [] };
   const plainSlow: number[] = [];
   const compSlow: number[] = [];
+  const plainSlowCpu: number[] = [];
+  const compSlowCpu: number[] = [];
   for (let r = 0; r < rounds; r++) {
-    const got = {} as Record<Variant, number>;
+    const got = {} as Record<Variant, Rate>;
     for (const v of shuffle([...variants])) got[v] = await spsc(v, messages);
-    for (const v of variants) rates[v].push(got[v]);
-    plainSlow.push(1 - got['plain-on'] / got['plain-off']);
-    compSlow.push(1 - got['component-on'] / got['component-off']);
-    log(`round ${r + 1}/${rounds}: ${variants.map((v) => `${v} ${(got[v] / 1e6).toFixed(2)}M/s`).join(', ')}`);
+    for (const v of variants) rates[v].push(got[v].wall);
+    plainSlow.push(1 - got['plain-on'].wall / got['plain-off'].wall);
+    compSlow.push(1 - got['component-on'].wall / got['component-off'].wall);
+    plainSlowCpu.push(1 - got['plain-on'].cpu / got['plain-off'].cpu);
+    compSlowCpu.push(1 - got['component-on'].cpu / got['component-off'].cpu);
+    log(`round ${r + 1}/${rounds}: ${variants.map((v) => `${v} ${(got[v].wall / 1e6).toFixed(2)}M/s (${(got[v].cpu / 1e6).toFixed(2)}M/cpu-s)`).join(', ')}`);
   }
   // The calls alone, in a tight loop: a figure that load noise hardly moves.
   const pairNs = await callCost();
@@ -266,6 +281,8 @@ export async function runMonitor(options: MonitorBenchOptions = {}): Promise<{ f
     componentSlowdownOfMedians: 1 - median(rates['component-on']) / median(rates['component-off']),
     plainSlowdownRuns: plainSlow,
     componentSlowdownRuns: compSlow,
+    plainSlowdownCpu: median(plainSlowCpu),
+    componentSlowdownCpu: median(compSlowCpu),
   };
 
   // (b) alert latency.
@@ -289,6 +306,7 @@ export async function runMonitor(options: MonitorBenchOptions = {}): Promise<{ f
     ...variants.map((v) => `  ${v.padEnd(14)} ${(cost.msgsPerSec[v] / 1e6).toFixed(2)} M msgs/s`),
     `  slowdown with reporting, median of per-round ratios: plain loop ${pct(cost.plainSlowdown)}, component loop ${pct(cost.componentSlowdown)} (goal < 5%)`,
     `  slowdown with reporting, ratio of medians:          plain loop ${pct(cost.plainSlowdownOfMedians)}, component loop ${pct(cost.componentSlowdownOfMedians)}`,
+    `  slowdown in CPU time (all threads), median of rounds: plain loop ${pct(cost.plainSlowdownCpu)}, component loop ${pct(cost.componentSlowdownCpu)}`,
     `  notifyWait() + notifyActivity('msg') alone: ${pairNs.toFixed(1)} ns per pair = ${pct(cost.shareOfPlainMessage)} of a plain-off spsc message`,
     `monitor (b) permanent alert with frames, overshoot past permanentMs (period ${PERIOD_MS} ms), ${latencyRounds} runs each:`,
     ...latency.map((l) => `  ${l.thread.padEnd(6)} permanentMs ${String(l.permanentMs).padStart(4)}: median +${l.medianOvershootMs} ms, worst +${l.maxOvershootMs} ms (goal ≤ +50 ms)`),

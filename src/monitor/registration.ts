@@ -149,8 +149,13 @@ export class Registrar {
  * ```
  */
 export class ComponentRegistration {
-  private readonly words: Int32Array;
-  private readonly w: number;
+  // The hot path is two plain stores and no branch on liveness: a finished
+  // registration points `words` at a private scratch array instead.
+  private words: Int32Array;
+  private w: number;
+  /** The value last stored in this slot's heartbeat word: this handle is the word's only writer, so it never reads it back. */
+  private beat = 0;
+  private lastAnnotation: string | undefined;
   private done: boolean;
   /** Hooks to pass to `spawn(body, { hooks })`, for a component registered by hand. */
   readonly hooks: { onActivity(annotation: string): void; onWait(): void };
@@ -162,9 +167,8 @@ export class ComponentRegistration {
     private readonly gen: number,
   ) {
     this.done = slot < 0;
-    this.words = registrar.table.words;
-    // A no-op registration writes to a scratch word so the hot path stays branch-free.
-    this.w = slot < 0 ? -1 : wordIndex(registrar.table, slot);
+    this.words = this.done ? new Int32Array(2) : registrar.table.words;
+    this.w = this.done ? 0 : wordIndex(registrar.table, slot);
     this.hooks = {
       onActivity: (annotation: string) => this.notifyActivity(annotation),
       onWait: () => this.notifyWait(),
@@ -173,25 +177,19 @@ export class ComponentRegistration {
 
   /** The component is busy (optionally: with what; keep the set of annotations small, e.g. input names). */
   notifyActivity(annotation?: string): void {
-    if (this.done) return;
-    const t = this.words;
-    const i = this.w;
-    if (annotation !== this.lastAnnotation) {
-      // A hot loop repeats its annotation: only a new one costs a lookup.
-      this.lastAnnotation = annotation;
-      t[i + 1] = annotation === undefined ? 0 : this.registrar.intern(annotation);
-    }
-    t[i] = (t[i] + 2) | 1;
+    // A hot loop repeats its annotation: only a new one costs a lookup.
+    if (annotation !== this.lastAnnotation) this.annotate(annotation);
+    this.words[this.w] = this.beat = (this.beat + 2) | 1;
   }
-
-  private lastAnnotation: string | undefined;
 
   /** The component waits for input: never reported while waiting. */
   notifyWait(): void {
-    if (this.done) return;
-    const t = this.words;
-    const i = this.w;
-    t[i] = (t[i] + 2) & ~1;
+    this.words[this.w] = this.beat = (this.beat + 2) & ~1;
+  }
+
+  private annotate(annotation: string | undefined): void {
+    this.lastAnnotation = annotation;
+    if (!this.done) this.words[this.w + 1] = annotation === undefined ? 0 : this.registrar.intern(annotation);
   }
 
   /** Whether this registration is still live (false after unregister or a gone monitor). */
@@ -203,8 +201,9 @@ export class ComponentRegistration {
   unregister(): void {
     if (this.done) return;
     this.done = true;
-    const t = this.words;
-    t[this.w] = (t[this.w] + 2) & ~1; // waiting: never reported again even if the message is late
+    this.notifyWait(); // never reported again, even if the monitor reads the slot before the message below
+    this.words = new Int32Array(2);
+    this.w = 0;
     this.registrar.post({ type: 'unregister', slot: this.slot, gen: this.gen });
     free(this.registrar.table, this.slot, this.gen);
   }

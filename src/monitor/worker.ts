@@ -6,7 +6,7 @@
  */
 import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
 import { after, select, unbounded } from '../channel/index.js';
-import type { HangAlert, ProfileSample } from './alert.js';
+import type { HangAlert, ProfileSample, StackFrame } from './alert.js';
 import type { RegistrarMessage } from './registration.js';
 import { Sampler } from './sampler.js';
 import { free, markStopped, openTable, ownerIndex, wordIndex } from './table.js';
@@ -43,6 +43,20 @@ interface Entry {
   since: number;
   transientSent: boolean;
   permanentSent: boolean;
+  /** A stack sample started shortly before the permanent timeout, for the heartbeat word `presampledWord`. */
+  presample: Promise<StackFrame[] | undefined> | undefined;
+  presampledWord: number;
+}
+
+/**
+ * How long before the permanent timeout the monitor starts sampling a thread
+ * that is still busy: a sample takes a few milliseconds (more on a loaded
+ * machine), and taking it early lets the alert go out at the timeout rather
+ * than a sample's time after it. The frames are then at most this old, and
+ * from the same stretch of activity (the heartbeat has not moved).
+ */
+function presampleLeadMs(permanentMs: number): number {
+  return Math.min(50, permanentMs / 4);
 }
 
 type Incoming = { source: number; m: RegistrarMessage } | { source: number; closed: true };
@@ -117,6 +131,8 @@ async function run(): Promise<void> {
           since: performance.now(),
           transientSent: false,
           permanentSent: false,
+          presample: undefined,
+          presampledWord: 0,
         });
         return;
       }
@@ -149,6 +165,7 @@ async function run(): Promise<void> {
         e.since = now;
         e.transientSent = false;
         e.permanentSent = false;
+        e.presample = undefined;
         continue;
       }
       if ((word & 1) === 0) continue;
@@ -161,18 +178,23 @@ async function run(): Promise<void> {
         e.transientSent = true;
         emit({ kind: 'transient', ...base });
       }
+      if (data.sampleStacks && e.presample === undefined && !e.permanentSent && d > e.permanentMs - presampleLeadMs(e.permanentMs)) {
+        e.presample = sampler.sample(e.threadId);
+        e.presampledWord = word;
+      }
       if (d > e.permanentMs && !e.permanentSent) {
         e.permanentSent = true;
         if (!data.sampleStacks) {
           emit({ kind: 'permanent', ...base });
           continue;
         }
-        // Sampled while the loop goes on checking the others; the alert waits for the sample.
+        // The sample (started a little earlier) completes while the loop goes on checking the others.
         const since = e.since;
-        void sampler.sample(e.threadId).then((frames) => {
+        const sampled = e.presample!;
+        void sampled.then((frames) => {
           if (stop || entries.get(e.slot) !== e) return;
           // A component that moved on meanwhile was sampled somewhere else: no frames then.
-          const still = Atomics.load(table.words, wi) === word;
+          const still = Atomics.load(table.words, wi) === word && e.presampledWord === word;
           emit({ kind: 'permanent', ...base, durationMs: performance.now() - since, ...(frames !== undefined && still ? { frames } : {}) });
         });
       }
