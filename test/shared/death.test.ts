@@ -229,12 +229,16 @@ test('death of one of several producers mid-send: the others are never blocked a
     const progress = progressCell();
     const at = 1 + Math.floor(rand() * 50);
     const victim = agent('forever', { tx: tx.clone() }, { op: 'send', progress: progress.sab });
+    let victimEnd: string | undefined;
+    victim.worker.once('error', (e) => (victimEnd = `threw ${e instanceof Error ? e.stack : String(e)}`));
+    victim.worker.once('exit', (code) => (victimEnd ??= `exited with code ${code}`));
     const N = 400;
     const survivors = [0, 1].map((id) => agent('produce', { tx: tx.clone() }, { id, n: N, api: 'sync', seed: round * 7 + id }));
     tx.close();
     const got: Mixed[] = [];
     const receiving = drain(rx, got);
-    await until(() => progress.get() >= at, 'the victim to send');
+    await until(() => progress.get() >= at || victimEnd !== undefined, 'the victim to send');
+    assert.equal(victimEnd, undefined, `round ${round}: the victim ended before it was terminated, after ${progress.get()} sends`);
     await victim.worker.terminate();
     await guard(receiving, 20000, 'the survivors and the receiver');
     const last = [-1, -1];

@@ -1,6 +1,14 @@
 // Helpers of the cross-thread tests.
-import type { Worker } from 'node:worker_threads';
+import { isMainThread, type Worker } from 'node:worker_threads';
 import { spawnWorker, type HandleMap } from '../../src/shared/index.js';
+
+/** Agents still running: a failed test can leave some blocked, and they must not keep the file's process alive. */
+const running = new Set<Worker>();
+if (isMainThread) {
+  // Only the test's own thread: the agents import this module too, and node:test in a worker would report a run of its own.
+  const { after } = await import('node:test');
+  after(() => Promise.all([...running].map((w) => w.terminate())));
+}
 
 export const agentUrl = new URL('./workers/agent.js', import.meta.url);
 
@@ -14,6 +22,8 @@ export interface Agent {
 /** Starts the test agent with `role`, the handles moved in, and more job fields. */
 export function agent(role: string, handles: HandleMap, job: Record<string, unknown> = {}): Agent {
   const worker = spawnWorker(agentUrl, { handles, workerData: { role, ...job } });
+  running.add(worker);
+  worker.once('exit', () => running.delete(worker));
   const inbox: unknown[] = [];
   const waiting: { key: string; resolve: (v: never) => void }[] = [];
   let failure: unknown;
