@@ -26,6 +26,7 @@ import { RemoteError } from './errors.js';
 import { ChannelNames, checkName } from './names.js';
 import { deleteChannel, ensureChannel, type ChannelSpec } from './stream.js';
 import { HandleTransport } from './transport.js';
+import { protocolOf, writePublishes } from './wire.js';
 
 /**
  * TLS options, passed to the NATS client as they are (Node's `tls.connect`
@@ -326,6 +327,7 @@ export class Link {
   /** @internal Use {@link connect}. */
   constructor(nc: NatsConnection, jsm: JetStreamManager, js: JetStreamClient, settings: Settings, prefix: string) {
     this.nc = nc;
+    this.proto = protocolOf(nc);
     this.jsm = jsm;
     this.js = js;
     this.settings = settings;
@@ -650,21 +652,29 @@ export class Link {
   private readonly uncork = (): void => {
     this.uncorkScheduled = false;
     const q = this.corked;
+    if (q.length === 0) return;
     this.corked = [];
+    if (this.proto !== undefined) {
+      writePublishes(this.nc, this.proto, q, this.publishOne);
+      return;
+    }
     for (let i = 0; i < q.length; i += 4) {
-      const subject = q[i] as string;
-      const data = q[i + 1] as Uint8Array;
-      const reply = q[i + 2] as string | undefined;
-      const id = q[i + 3] as string | undefined;
-      try {
-        if (id !== undefined) {
-          this.nc.publish(subject, data, { headers: msgIdHeader(id), reply: reply! });
-        } else {
-          this.nc.publish(subject, data, reply === undefined ? undefined : { reply });
-        }
-      } catch {
-        // closed or disconnected: windows republish, buffers re-ack and re-pull
+      this.publishOne(q[i] as string, q[i + 1] as Uint8Array, q[i + 2] as string | undefined, q[i + 3] as string | undefined);
+    }
+  };
+
+  /** The client's protocol handler, written to directly (undefined: publish one by one). */
+  private readonly proto: ReturnType<typeof protocolOf>;
+
+  private readonly publishOne = (subject: string, data: Uint8Array, reply: string | undefined, id: string | undefined): void => {
+    try {
+      if (id !== undefined) {
+        this.nc.publish(subject, data, { headers: msgIdHeader(id), reply: reply! });
+      } else {
+        this.nc.publish(subject, data, reply === undefined ? undefined : { reply });
       }
+    } catch {
+      // closed or disconnected: windows republish, buffers re-ack and re-pull
     }
   };
 
