@@ -26,7 +26,7 @@ import { RemoteError } from './errors.js';
 import { ChannelNames, checkName } from './names.js';
 import { deleteChannel, ensureChannel, type ChannelSpec } from './stream.js';
 import { HandleTransport } from './transport.js';
-import { protocolOf, writePublishes } from './wire.js';
+import { fullPublish, protocolOf, writePublishes, type PublishQueue } from './wire.js';
 
 /**
  * TLS options, passed to the NATS client as they are (Node's `tls.connect`
@@ -621,15 +621,18 @@ export class Link {
     return `${this.inbox}D${(++this.deliverySeq).toString(36)}`;
   }
 
-  /** @internal Publishes a stream message with a message id; the stream's ack goes to `reply`. */
-  publishWithId(subject: string, data: Uint8Array, id: string, reply: string): void {
-    this.corked.push(subject, data, reply, id);
+  /**
+   * @internal Publishes a stream message with the message id `<id>.<seq>`;
+   * the stream's ack goes to `<reply>.<seq>`.
+   */
+  publishWithId(subject: string, data: Uint8Array, id: string, reply: string, seq: number): void {
+    this.corked.push(subject, data, reply, id, seq);
     this.uncorkLater();
   }
 
   /** @internal A plain publish, with an optional reply subject. */
   publishRaw(subject: string, data: Uint8Array, reply?: string): void {
-    this.corked.push(subject, data, reply, undefined);
+    this.corked.push(subject, data, reply, undefined, undefined);
     this.uncorkLater();
   }
 
@@ -640,7 +643,7 @@ export class Link {
    * write() per message. Handing the client every publish of this turn at
    * once (order kept) makes a burst of sends, acks or pulls one write.
    */
-  private corked: Array<string | Uint8Array | undefined> = [];
+  private corked: PublishQueue = [];
   private uncorkScheduled = false;
 
   private uncorkLater(): void {
@@ -658,8 +661,9 @@ export class Link {
       writePublishes(this.nc, this.proto, q, this.publishOne);
       return;
     }
-    for (let i = 0; i < q.length; i += 4) {
-      this.publishOne(q[i] as string, q[i + 1] as Uint8Array, q[i + 2] as string | undefined, q[i + 3] as string | undefined);
+    for (let i = 0; i < q.length; i += 5) {
+      const [reply, id] = fullPublish(q[i + 2] as string | undefined, q[i + 3] as string | undefined, q[i + 4] as number | undefined);
+      this.publishOne(q[i] as string, q[i + 1] as Uint8Array, reply, id);
     }
   };
 

@@ -226,7 +226,7 @@ export class SendWindow {
     e.state = 1;
     e.tries++;
     e.deadline = now() + this.link.settings.pubRetryMs * Math.min(8, e.tries);
-    this.link.publishWithId(this.subject, e.bytes, `${this.idPrefix}.${e.seq}`, `${this.route}.${e.seq}`);
+    this.link.publishWithId(this.subject, e.bytes, this.idPrefix, this.route, e.seq);
   }
 
   private first(): Entry | undefined {

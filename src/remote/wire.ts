@@ -21,6 +21,7 @@ const TE = new TextEncoder();
 const CRLF0 = 0x0d;
 const CRLF1 = 0x0a;
 const SPACE = 0x20;
+const DOT = 0x2e;
 const HDR_HEAD = TE.encode('NATS/1.0\r\nNats-Msg-Id: ');
 const HDR_TAIL_LEN = 4; // \r\n\r\n
 
@@ -39,10 +40,31 @@ export function protocolOf(nc: NatsConnection): Protocol | undefined {
 }
 
 /**
- * A queue of publishes: `subject`, `data`, `reply` (or undefined), `msgId`
- * (or undefined), four slots each, in order.
+ * A queue of publishes, five slots each, in order: `subject`, `data`,
+ * `reply` (or undefined), `msgId` (or undefined), `seq` (or undefined).
+ * With `seq`, the reply subject and the message id are `<reply>.<seq>` and
+ * `<msgId>.<seq>`: a send window's prefixes stay the same strings, so their
+ * bytes are encoded once (see {@link fullPublish}).
  */
-export type PublishQueue = Array<string | Uint8Array | undefined>;
+export type PublishQueue = Array<string | Uint8Array | number | undefined>;
+
+/** The reply subject and message id of a queued publish, as strings. */
+export function fullPublish(reply: string | undefined, id: string | undefined, seq: number | undefined): [string | undefined, string | undefined] {
+  if (seq === undefined) return [reply, id];
+  return [reply === undefined ? undefined : `${reply}.${seq}`, id === undefined ? undefined : `${id}.${seq}`];
+}
+
+/** Encoded bytes of recurring strings (subjects and prefixes of send windows), bounded. */
+const cache = new Map<string, Uint8Array>();
+function bytesOf(s: string): Uint8Array {
+  let b = cache.get(s);
+  if (b === undefined) {
+    if (cache.size >= 256) cache.clear();
+    b = TE.encode(s);
+    cache.set(s, b);
+  }
+  return b;
+}
 
 /**
  * Writes the queued publishes to the connection, in order. Returns false
@@ -57,17 +79,18 @@ export function writePublishes(
 ): boolean {
   if (nc.isClosed() || proto.noMorePublishing === true) return false;
   const maxPayload = nc.info?.max_payload ?? Infinity;
-  // an upper bound: strings at 3 bytes per UTF-16 unit, numbers at 10 digits
+  // an upper bound: strings at 3 bytes per UTF-16 unit, numbers at 16 digits
   let bound = 0;
-  for (let i = 0; i < q.length; i += 4) {
+  for (let i = 0; i < q.length; i += 5) {
     const subject = q[i] as string;
     const data = q[i + 1] as Uint8Array;
     const reply = q[i + 2] as string | undefined;
     const id = q[i + 3] as string | undefined;
-    bound += 5 + subject.length * 3 + 1 + (reply === undefined ? 0 : reply.length * 3 + 1) + 22 + 2 + data.length + 2;
-    if (id !== undefined) bound += HDR_HEAD.length + id.length * 3 + HDR_TAIL_LEN;
+    bound += 5 + subject.length * 3 + 1 + (reply === undefined ? 0 : reply.length * 3 + 18) + 34 + 2 + data.length + 2;
+    if (id !== undefined) bound += HDR_HEAD.length + id.length * 3 + 17 + HDR_TAIL_LEN;
   }
-  const buf = new Uint8Array(bound);
+  // not zero-filled: every byte up to the end offset is written below
+  const buf: Uint8Array = Buffer.allocUnsafe(bound);
   let o = 0;
   let start = 0;
   let msgs = 0;
@@ -75,18 +98,22 @@ export function writePublishes(
   const flushTo = (end: number): void => {
     if (end > start) proto.sendCommand(buf.subarray(start, end));
   };
-  for (let i = 0; i < q.length; i += 4) {
+  for (let i = 0; i < q.length; i += 5) {
     const subject = q[i] as string;
     const data = q[i + 1] as Uint8Array;
     const reply = q[i + 2] as string | undefined;
     const id = q[i + 3] as string | undefined;
-    const idLen = id === undefined ? 0 : utf8Length(id);
+    const seq = q[i + 4] as number | undefined;
+    // with a sequence, the strings recur: their bytes come from the cache
+    const idBytes = id === undefined ? undefined : seq === undefined ? TE.encode(id) : bytesOf(id);
+    const idLen = idBytes === undefined ? 0 : idBytes.length + (seq === undefined ? 0 : 1 + digits(seq));
     const hlen = id === undefined ? 0 : HDR_HEAD.length + idLen + HDR_TAIL_LEN;
     const len = hlen + data.length;
     if (len > maxPayload) {
       // the client refuses it with its own error; keep the order of what is around it
       flushTo(o);
-      fallback(subject, data, reply, id);
+      const [r, m] = fullPublish(reply, id, seq);
+      fallback(subject, data, r, m);
       start = o;
       continue;
     }
@@ -101,10 +128,24 @@ export function writePublishes(
       buf[o++] = 0x42;
     }
     buf[o++] = SPACE;
-    o = writeString(buf, o, subject);
+    if (seq === undefined) {
+      o = writeString(buf, o, subject);
+    } else {
+      const b = bytesOf(subject);
+      buf.set(b, o);
+      o += b.length;
+    }
     buf[o++] = SPACE;
     if (reply !== undefined && reply !== '') {
-      o = writeString(buf, o, reply);
+      if (seq === undefined) {
+        o = writeString(buf, o, reply);
+      } else {
+        const b = bytesOf(reply);
+        buf.set(b, o);
+        o += b.length;
+        buf[o++] = DOT;
+        o = writeInt(buf, o, seq);
+      }
       buf[o++] = SPACE;
     }
     if (id !== undefined) {
@@ -114,10 +155,15 @@ export function writePublishes(
     o = writeInt(buf, o, len);
     buf[o++] = CRLF0;
     buf[o++] = CRLF1;
-    if (id !== undefined) {
+    if (idBytes !== undefined) {
       buf.set(HDR_HEAD, o);
       o += HDR_HEAD.length;
-      o = writeString(buf, o, id);
+      buf.set(idBytes, o);
+      o += idBytes.length;
+      if (seq !== undefined) {
+        buf[o++] = DOT;
+        o = writeInt(buf, o, seq);
+      }
       buf[o++] = CRLF0;
       buf[o++] = CRLF1;
       buf[o++] = CRLF0;
@@ -148,9 +194,12 @@ function writeString(buf: Uint8Array, o: number, s: string): number {
   return o;
 }
 
-function utf8Length(s: string): number {
-  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) >= 0x80) return TE.encode(s).length;
-  return s.length;
+
+/** Decimal digits of a non-negative integer. */
+function digits(v: number): number {
+  let n = 1;
+  for (let x = v; x >= 10; x = Math.floor(x / 10)) n++;
+  return n;
 }
 
 /** Writes a non-negative integer in decimal at `o`; returns the new offset. */
@@ -159,9 +208,8 @@ function writeInt(buf: Uint8Array, o: number, v: number): number {
     buf[o++] = 0x30 + v;
     return o;
   }
-  let digits = 0;
-  for (let x = v; x > 0; x = Math.floor(x / 10)) digits++;
-  let p = o + digits;
+  const end = o + digits(v);
+  let p = end;
   for (let x = v; x > 0; x = Math.floor(x / 10)) buf[--p] = 0x30 + (x % 10);
-  return o + digits;
+  return end;
 }

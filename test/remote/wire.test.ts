@@ -24,7 +24,7 @@ function fake(options: { closed?: boolean; maxPayload?: number; draining?: boole
     outBytes: 0,
     noMorePublishing: options.draining === true,
     sendCommand(cmd: Uint8Array) {
-      log.push({ frames: cmd.slice() });
+      log.push({ frames: new Uint8Array(cmd) }); // a copy, as a plain Uint8Array
     },
   };
   const nc = {
@@ -41,10 +41,19 @@ function fake(options: { closed?: boolean; maxPayload?: number; draining?: boole
   return { nc, proto, log, fallback };
 }
 
-function queue(pubs: Pub[]): PublishQueue {
+function queue(pubs: Array<Pub & { seq?: number }>): PublishQueue {
   const q: PublishQueue = [];
-  for (const p of pubs) q.push(p.subject, p.data, p.reply, p.id);
+  for (const p of pubs) q.push(p.subject, p.data, p.reply, p.id, p.seq);
   return q;
+}
+
+/** What a queued publish means: with `seq`, reply and id get `.<seq>` appended. */
+function meant(p: Pub & { seq?: number }): Pub {
+  const out: Pub = { subject: p.subject, data: new Uint8Array(p.data) };
+  const suffix = p.seq === undefined ? '' : `.${p.seq}`;
+  if (p.reply !== undefined) out.reply = p.reply + suffix;
+  if (p.id !== undefined) out.id = p.id + suffix;
+  return out;
 }
 
 /** An independent reader of PUB/HPUB frames, as the server reads them. */
@@ -120,6 +129,19 @@ test('wire: publishes become the exact PUB and HPUB frames, in order, in one wri
   assert.equal(f.proto.outBytes, 3 + 4 + 34 + 0);
 });
 
+test('wire: a send window\'s publish carries its sequence in the reply subject and the message id', () => {
+  const f = fake();
+  const pubs = [0, 7, 10, 123_456_789].map((seq) => ({ subject: 'w.ch.jobs.m', data: TE.encode('d'), reply: '_INBOX.yR1', id: 'linkid', seq }));
+  writePublishes(f.nc, f.proto, queue(pubs), f.fallback);
+  const text = TD.decode(allFrames(f.log));
+  assert.ok(text.startsWith('HPUB w.ch.jobs.m _INBOX.yR1.0 35 36\r\nNATS/1.0\r\nNats-Msg-Id: linkid.0\r\n\r\nd\r\n'), text);
+  assert.deepEqual(parseFrames(allFrames(f.log)), pubs.map(meant));
+  // the fallback gets the full strings too
+  const g = fake({ maxPayload: 8 });
+  writePublishes(g.nc, g.proto, queue([{ subject: 's', data: new Uint8Array(9), reply: 'r', id: 'i', seq: 42 }]), g.fallback);
+  assert.deepEqual(g.log, [{ fallback: { subject: 's', data: new Uint8Array(9), reply: 'r.42', id: 'i.42' } }]);
+});
+
 test('wire: non-ASCII subjects are written as UTF-8, lengths in bytes', () => {
   const f = fake();
   writePublishes(f.nc, f.proto, queue([{ subject: 'ünï.çødé', data: TE.encode('x'), reply: 'r.✓', id: 'íd' }]), f.fallback);
@@ -169,6 +191,7 @@ test('wire: any mix of publishes reads back as the same messages (property)', ()
       data: fc.uint8Array({ maxLength: 300 }),
       reply: subject,
       id: fc.stringMatching(/^[A-Za-z0-9.]{1,40}$/),
+      seq: fc.nat(),
     },
     { requiredKeys: ['subject', 'data'] },
   );
@@ -176,7 +199,7 @@ test('wire: any mix of publishes reads back as the same messages (property)', ()
     fc.property(fc.array(pub, { maxLength: 40 }), (pubs) => {
       const f = fake();
       writePublishes(f.nc, f.proto, queue(pubs), f.fallback);
-      assert.deepEqual(parseFrames(allFrames(f.log)), pubs.map((p) => ({ ...p, data: new Uint8Array(p.data) })));
+      assert.deepEqual(parseFrames(allFrames(f.log)), pubs.map(meant));
       assert.equal(f.proto.outMsgs, pubs.length);
     }),
   );
