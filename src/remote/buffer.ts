@@ -301,10 +301,10 @@ export class ReceiveBuffer {
     this.link.publishRaw(replies[last]!, ACK, `${this.ackRoute}.${id}`);
   }
 
-  private onAckConfirmed(rest: string): void {
-    const batch = this.pendingAcks.get(Number(rest));
+  private onAckConfirmed(id: number): void {
+    const batch = this.pendingAcks.get(id);
     if (batch === undefined) return;
-    this.pendingAcks.delete(Number(rest));
+    this.pendingAcks.delete(id);
     this.unconfirmed -= batch.replies.length;
     if (this.unconfirmed === 0) this.host.pullEnded();
   }

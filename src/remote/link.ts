@@ -180,6 +180,33 @@ function msgIdHeader(id: string): MsgHdrs {
   return new EncodedHeaders(bytes) as unknown as MsgHdrs;
 }
 
+/**
+ * The number that ends a message's subject. The client keeps the subject as
+ * bytes and decodes it to a string on first use: read the bytes when they
+ * are there (one reply per message sent makes that decoding a measurable
+ * cost), else the string.
+ */
+/** @internal */
+export function lastNumber(m: Msg): number {
+  const raw = (m as unknown as { _msg?: { subject?: unknown } })._msg?.subject;
+  if (raw instanceof Uint8Array) {
+    let v = 0;
+    let mul = 1;
+    let i = raw.length - 1;
+    for (; i >= 0; i--) {
+      const c = raw[i]!;
+      if (c === 0x2e) break;
+      if (c < 0x30 || c > 0x39) return NaN;
+      v += (c - 0x30) * mul;
+      mul *= 10;
+    }
+    return i === raw.length - 1 || i < 0 ? NaN : v;
+  }
+  const subject = m.subject;
+  const token = subject.slice(subject.lastIndexOf('.') + 1);
+  return token === '' ? NaN : Number(token);
+}
+
 /** The `capacity` option as the openers take it: a number, null (unbounded) or undefined (existing). */
 function capacityOf(what: string, options: ChannelOptions | undefined): number | null | undefined {
   const c = options?.capacity;
@@ -600,15 +627,15 @@ export class Link {
   /**
    * @internal Like {@link Link.addRoute}, with a subscription of its own
    * (outside the shared reply wildcard), for high-volume replies: the client
-   * dispatches them by subscription, and `rest` is the last token.
+   * dispatches them by subscription. The last token of the subject is a
+   * number, given as `n` (NaN if it is not one).
    */
-  addOwnRoute(handler: (m: Msg, rest: string) => void): string {
+  addOwnRoute(handler: (m: Msg, n: number) => void): string {
     const prefix = `${this.inbox}R${(++this.routeSeq).toString(36)}`;
     const sub = this.nc.subscribe(`${prefix}.*`, {
       callback: (err, m) => {
         if (err !== null) return;
-        const subject = m.subject;
-        handler(m, subject.slice(subject.lastIndexOf('.') + 1));
+        handler(m, lastNumber(m));
       },
     });
     this.ownRoutes.set(prefix, sub);

@@ -293,8 +293,7 @@ export class SendWindow {
     return n;
   }
 
-  private onAck(m: Msg, rest: string): void {
-    const seq = Number(rest);
+  private onAck(m: Msg, seq: number): void {
     const e = this.entries.get(seq);
     if (e === undefined || e.state !== 1) return; // a late duplicate, or a reply to an attempt we gave up on
     const d = m.data;
