@@ -19,8 +19,9 @@
  *
  * Exactly once: the stream stores each message once (its sender's
  * `Nats-Msg-Id` dedupes retries), so a message has one stream sequence. The
- * buffer remembers the sequences it delivered (the last 65,536; read from
- * the ack subject, no header parsing), so a message the server delivers
+ * buffer remembers the sequences it delivered (at least the last 65,536,
+ * see `DeliveredMemory`; read from the ack subject, no header parsing), so
+ * a message the server delivers
  * again — an ack lost in a crash of the server, say — is acknowledged and
  * dropped instead of being processed twice.
  *
@@ -28,6 +29,7 @@
  */
 import type { Msg, Subscription } from '@nats-io/transport-node';
 import type { Link } from './link.js';
+import { DeliveredMemory } from './delivered.js';
 import type { ChannelNames } from './names.js';
 
 export interface Delivery {
@@ -68,11 +70,7 @@ export class ReceiveBuffer {
   private reqSeq = 0;
   /** No open pull request has an id below this one. */
   private oldest = 1;
-  private readonly delivered = new Set<number>();
-  private readonly deliveredOrder: number[] = [];
-  private deliveredHead = 0;
-  /** The highest sequence ever delivered here: everything in `delivered` is at most this. */
-  private maxDelivered = 0;
+  private readonly delivered = new DeliveredMemory(REMEMBER);
   /** Ack batches awaiting their confirmation: the last ack of each carries the reply subject. */
   private readonly pendingAcks = new Map<number, { replies: string[]; sentAt: number }>();
   private unconfirmed = 0;
@@ -154,7 +152,7 @@ export class ReceiveBuffer {
       this.head = 0;
     }
     this.ack(d);
-    this.remember(d.id);
+    this.delivered.add(d.id);
     this.pull();
     return d;
   }
@@ -209,8 +207,7 @@ export class ReceiveBuffer {
       return;
     }
     const id = streamSeq(reply, this.ackPrefix);
-    // a first delivery usually has a newer sequence than anything delivered here: no lookup then
-    if (id <= this.maxDelivered && this.delivered.has(id)) {
+    if (this.delivered.has(id)) {
       // delivered before (an ack lost in a crash): acknowledge again, never twice to the user
       this.link.publishRaw(reply, ACK);
       this.pull();
@@ -307,20 +304,6 @@ export class ReceiveBuffer {
     this.pendingAcks.delete(id);
     this.unconfirmed -= batch.replies.length;
     if (this.unconfirmed === 0) this.host.pullEnded();
-  }
-
-  private remember(id: number): void {
-    if (id > this.maxDelivered) this.maxDelivered = id;
-    this.delivered.add(id);
-    this.deliveredOrder.push(id);
-    if (this.deliveredOrder.length - this.deliveredHead > REMEMBER) {
-      this.delivered.delete(this.deliveredOrder[this.deliveredHead]!);
-      this.deliveredOrder[this.deliveredHead++] = 0;
-      if (this.deliveredHead > REMEMBER) {
-        this.deliveredOrder.splice(0, this.deliveredHead);
-        this.deliveredHead = 0;
-      }
-    }
   }
 
   private sweep(): void {
