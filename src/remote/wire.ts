@@ -10,8 +10,9 @@
  * outbound queue, in order with everything else the client sends.
  *
  * Only what the client would accept goes this way: a frame larger than the
- * server's `max_payload`, or a client without the expected internals, falls
- * back to `publish()` (which then reports the problem the usual way).
+ * server's `max_payload`, a header block for a server without headers, or a
+ * client without the expected internals, falls back to `publish()` (which
+ * then reports the problem the usual way).
  *
  * @internal
  */
@@ -79,6 +80,7 @@ export function writePublishes(
 ): boolean {
   if (nc.isClosed() || proto.noMorePublishing === true) return false;
   const maxPayload = nc.info?.max_payload ?? Infinity;
+  const headers = nc.info?.headers !== false; // a server without headers refuses HPUB: the client reports it
   // an upper bound: strings at 3 bytes per UTF-16 unit, numbers at 16 digits
   let bound = 0;
   for (let i = 0; i < q.length; i += 5) {
@@ -109,7 +111,7 @@ export function writePublishes(
     const idLen = idBytes === undefined ? 0 : idBytes.length + (seq === undefined ? 0 : 1 + digits(seq));
     const hlen = id === undefined ? 0 : HDR_HEAD.length + idLen + HDR_TAIL_LEN;
     const len = hlen + data.length;
-    if (len > maxPayload) {
+    if (len > maxPayload || (id !== undefined && !headers)) {
       // the client refuses it with its own error; keep the order of what is around it
       flushTo(o);
       const [r, m] = fullPublish(reply, id, seq);

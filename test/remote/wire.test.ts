@@ -17,7 +17,7 @@ interface Pub {
 }
 
 /** A fake connection: what was written, and what went to the fallback, in one log. */
-function fake(options: { closed?: boolean; maxPayload?: number; draining?: boolean } = {}) {
+function fake(options: { closed?: boolean; maxPayload?: number; draining?: boolean; headers?: boolean } = {}) {
   const log: Array<{ frames: Uint8Array } | { fallback: Pub }> = [];
   const proto = {
     outMsgs: 0,
@@ -29,7 +29,7 @@ function fake(options: { closed?: boolean; maxPayload?: number; draining?: boole
   };
   const nc = {
     isClosed: () => options.closed === true,
-    info: { max_payload: options.maxPayload ?? 1 << 20 },
+    info: { max_payload: options.maxPayload ?? 1 << 20, headers: options.headers ?? true },
     protocol: proto,
   } as unknown as NatsConnection;
   const fallback = (subject: string, data: Uint8Array, reply: string | undefined, id: string | undefined) => {
@@ -171,6 +171,13 @@ test('wire: an oversize message goes to the fallback, in its place among the oth
   writePublishes(g.nc, g.proto, queue([{ subject: 's', data: new Uint8Array(10), id: 'x'.repeat(5) }]), g.fallback);
   assert.equal(g.log.length, 1);
   assert.ok('fallback' in g.log[0]!, '10 bytes of data + 32 of header exceed 40');
+});
+
+test('wire: a message id for a server without headers goes to the fallback', () => {
+  const f = fake({ headers: false });
+  writePublishes(f.nc, f.proto, queue([{ subject: 's.1', data: TE.encode('a'), reply: 'r', id: 'i', seq: 1 }, { subject: 's.2', data: TE.encode('b') }]), f.fallback);
+  assert.deepEqual(f.log[0], { fallback: { subject: 's.1', data: TE.encode('a'), reply: 'r.1', id: 'i.1' } });
+  assert.deepEqual(parseFrames((f.log[1] as { frames: Uint8Array }).frames), [{ subject: 's.2', data: TE.encode('b') }]);
 });
 
 test('wire: nothing is written on a closed or draining connection', () => {
