@@ -20,7 +20,10 @@
  * Run alone: `npx tsc -p tsconfig.json && node dist/bench/remote.js`.
  * Environment: WEFT_BENCH_REMOTE_N (messages of the weft and 1,000-in-flight
  * runs, default 100000), WEFT_BENCH_REMOTE_AWAITED_N (default 10000: the
- * awaited raw publish is slow), WEFT_BENCH_REMOTE_RTT_N (default 2000).
+ * awaited raw publish is slow), WEFT_BENCH_REMOTE_RTT_N (default 2000),
+ * WEFT_BENCH_REMOTE_WARMUP_N (default 20000: messages of an untimed first
+ * pass of the weft and 1,000-in-flight runs, so that neither is measured
+ * before the JIT compiled its hot paths; 0 skips it).
  *
  * @module
  */
@@ -270,9 +273,15 @@ export async function runRemote(): Promise<unknown> {
   const n = env('WEFT_BENCH_REMOTE_N', 100_000);
   const awaitedN = env('WEFT_BENCH_REMOTE_AWAITED_N', 10_000);
   const rttN = env('WEFT_BENCH_REMOTE_RTT_N', 2000);
+  const warmN = env('WEFT_BENCH_REMOTE_WARMUP_N', 20_000);
   const server = await startServer({ maxFile: 1024 * 1024 * 1024, maxMemory: 256 * 1024 * 1024 });
   try {
     const version = (await (await fetch(`http://127.0.0.1:${server.monitorPort}/varz`)).json()) as { version: string };
+    // Warm-up, discarded: the first pass of each path runs unoptimized code (both clients alike).
+    if (warmN > 0) {
+      await weftThroughput(server.url, warmN);
+      await rawThroughput(server.url, warmN, 1000);
+    }
     const weft = await weftThroughput(server.url, n);
     const awaited = await rawThroughput(server.url, awaitedN, 1);
     const inFlight = await rawThroughput(server.url, n, 1000);

@@ -19,8 +19,9 @@
  *
  * Exactly once: the stream stores each message once (its sender's
  * `Nats-Msg-Id` dedupes retries), so a message has one stream sequence. The
- * buffer remembers the sequences it delivered (the last 65,536; read from
- * the ack subject, no header parsing), so a message the server delivers
+ * buffer remembers the sequences it delivered (at least the last 65,536,
+ * see `DeliveredMemory`; read from the ack subject, no header parsing), so
+ * a message the server delivers
  * again — an ack lost in a crash of the server, say — is acknowledged and
  * dropped instead of being processed twice.
  *
@@ -28,6 +29,7 @@
  */
 import type { Msg, Subscription } from '@nats-io/transport-node';
 import type { Link } from './link.js';
+import { DeliveredMemory } from './delivered.js';
 import type { ChannelNames } from './names.js';
 
 export interface Delivery {
@@ -66,9 +68,9 @@ export class ReceiveBuffer {
   private readonly requests = new Map<number, PullRequest>();
   private outstanding = 0;
   private reqSeq = 0;
-  private readonly delivered = new Set<number>();
-  private readonly deliveredOrder: number[] = [];
-  private deliveredHead = 0;
+  /** No open pull request has an id below this one. */
+  private oldest = 1;
+  private readonly delivered = new DeliveredMemory(REMEMBER);
   /** Ack batches awaiting their confirmation: the last ack of each carries the reply subject. */
   private readonly pendingAcks = new Map<number, { replies: string[]; sentAt: number }>();
   private unconfirmed = 0;
@@ -79,6 +81,8 @@ export class ReceiveBuffer {
   private readonly inbox: string;
   private readonly ackRoute: string;
   private readonly nextSubject: string;
+  /** The start of this consumer's ack subjects (the common form, without domain and account). */
+  private readonly ackPrefix: string;
   private readonly sweeper: ReturnType<typeof setInterval>;
   private idleSince = 0;
   /**
@@ -103,6 +107,7 @@ export class ReceiveBuffer {
     this.sub = link.nc.subscribe(`${this.inbox}.*`, { callback: (err, m) => { if (err === null) this.onMessage(m); } });
     this.ackRoute = link.addOwnRoute((_m, rest) => this.onAckConfirmed(rest));
     this.nextSubject = `$JS.API.CONSUMER.MSG.NEXT.${names.dataStream}.${names.consumer}`;
+    this.ackPrefix = `$JS.ACK.${names.dataStream}.${names.consumer}.`;
     this.sweeper = setInterval(() => this.sweep(), 100);
     this.sweeper.unref();
   }
@@ -123,11 +128,12 @@ export class ReceiveBuffer {
 
   /** Pulls more if there is demand and room. */
   pull(): void {
-    if (this.closed || !this.link.connected || !this.host.active()) return;
+    if (this.closed || !this.link.connected) return;
     const want = this.prefetch - this.length - this.outstanding;
     if (want <= 0) return;
     // batch the requests: ask when a quarter of the prefetch is free, or when nothing at all is coming
     if (want < Math.max(1, this.prefetch >> 2) && (this.outstanding > 0 || this.length > 0)) return;
+    if (!this.host.active()) return;
     const id = ++this.reqSeq;
     const expiresMs = this.link.settings.pullExpiresMs;
     this.requests.set(id, { remaining: want, expiresAt: now() + expiresMs + 2000 });
@@ -146,7 +152,7 @@ export class ReceiveBuffer {
       this.head = 0;
     }
     this.ack(d);
-    this.remember(d.id);
+    this.delivered.add(d.id);
     this.pull();
     return d;
   }
@@ -200,7 +206,7 @@ export class ReceiveBuffer {
       this.link.publishRaw(reply, NAK); // from a request opened before a hand-back
       return;
     }
-    const id = streamSeq(reply);
+    const id = streamSeq(reply, this.ackPrefix);
     if (this.delivered.has(id)) {
       // delivered before (an ack lost in a crash): acknowledge again, never twice to the user
       this.link.publishRaw(reply, ACK);
@@ -232,13 +238,18 @@ export class ReceiveBuffer {
 
   /** One delivery arrived: it counts against the oldest open request. */
   private consumeRequest(n: number): void {
-    for (const [id, r] of this.requests) {
+    // ids only grow, so the oldest open one is found by walking up from the last oldest (no Map iterator per message)
+    while (n > 0 && this.oldest <= this.reqSeq) {
+      const r = this.requests.get(this.oldest);
+      if (r === undefined) {
+        this.oldest++;
+        continue;
+      }
       const k = Math.min(n, r.remaining);
       r.remaining -= k;
       this.outstanding -= k;
       n -= k;
-      if (r.remaining === 0) this.requests.delete(id);
-      if (n === 0) return;
+      if (r.remaining === 0) this.requests.delete(this.oldest++);
     }
   }
 
@@ -287,25 +298,12 @@ export class ReceiveBuffer {
     this.link.publishRaw(replies[last]!, ACK, `${this.ackRoute}.${id}`);
   }
 
-  private onAckConfirmed(rest: string): void {
-    const batch = this.pendingAcks.get(Number(rest));
+  private onAckConfirmed(id: number): void {
+    const batch = this.pendingAcks.get(id);
     if (batch === undefined) return;
-    this.pendingAcks.delete(Number(rest));
+    this.pendingAcks.delete(id);
     this.unconfirmed -= batch.replies.length;
     if (this.unconfirmed === 0) this.host.pullEnded();
-  }
-
-  private remember(id: number): void {
-    this.delivered.add(id);
-    this.deliveredOrder.push(id);
-    if (this.deliveredOrder.length - this.deliveredHead > REMEMBER) {
-      this.delivered.delete(this.deliveredOrder[this.deliveredHead]!);
-      this.deliveredOrder[this.deliveredHead++] = 0;
-      if (this.deliveredHead > REMEMBER) {
-        this.deliveredOrder.splice(0, this.deliveredHead);
-        this.deliveredHead = 0;
-      }
-    }
   }
 
   private sweep(): void {
@@ -356,8 +354,21 @@ function requestOf(subject: string): number {
  * The stream sequence of a delivery, from its ack subject:
  * `$JS.ACK.<stream>.<consumer>.<delivered>.<sseq>.<dseq>.<ts>.<pending>`, or
  * the newer form with domain and account hash in front and a token after.
+ * With `prefix` (`$JS.ACK.<stream>.<consumer>.`), the common form is read
+ * from the front.
  */
-export function streamSeq(reply: string): number {
+export function streamSeq(reply: string, prefix?: string): number {
+  if (prefix !== undefined && reply.startsWith(prefix)) {
+    // `<delivered>.<sseq>.…` follows: skip one token, read the next (no slicing, no token count)
+    let v = 0;
+    for (let i = reply.indexOf('.', prefix.length) + 1; i < reply.length; i++) {
+      const c = reply.charCodeAt(i);
+      if (c === 0x2e) return v;
+      if (c < 0x30 || c > 0x39) return NaN; // not an ack subject of the server's
+      v = v * 10 + (c - 0x30);
+    }
+    return v;
+  }
   // count tokens from the end: v1 has 9 tokens, v2 has 12 (sseq 4th from the end in v1, 5th in v2)
   let dots = 0;
   for (let i = 0; i < reply.length; i++) if (reply.charCodeAt(i) === 0x2e) dots++;

@@ -99,7 +99,7 @@ class Writer {
   reset(): void {
     this.pos = 0;
     this.handles.length = 0;
-    this.ancestors.clear();
+    if (this.ancestors.size > 0) this.ancestors.clear(); // clear() allocates, even when empty
     this.depth = 0;
     this.path.length = 0;
     if (this.buf.length > 1 << 20) this.buf = Buffer.allocUnsafe(1024);
@@ -326,7 +326,8 @@ export function encode(value: unknown, hooks: HandleHooks | undefined, maxBytes:
         throw tooLarge(value, w.pos, maxBytes);
       }
     }
-    return new Uint8Array(w.buf.subarray(0, w.pos));
+    // a plain Uint8Array copy (no Buffer made on the way)
+    return new Uint8Array(w.buf.buffer, w.buf.byteOffset, w.pos).slice();
   } finally {
     w.reset();
     shared = w;
@@ -337,15 +338,21 @@ function tooLarge(value: unknown, size: number, max: number): EncodeError {
   return new EncodeError('too-large', `its encoding takes ${size} bytes, more than the maximum message size of ${max} bytes`, value);
 }
 
+const NO_HANDLES: AnyHandle[] = [];
+
 class Reader {
   pos = 3;
   depth = 0;
-  readonly view: DataView;
-  readonly buf: Buffer;
-  handles: AnyHandle[] = [];
-  constructor(readonly bytes: Uint8Array) {
-    this.buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-    this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  // made on first use: most small messages need neither
+  private viewOf: DataView | null = null;
+  private bufOf: Buffer | null = null;
+  handles: AnyHandle[] = NO_HANDLES;
+  constructor(readonly bytes: Uint8Array) {}
+  get view(): DataView {
+    return (this.viewOf ??= new DataView(this.bytes.buffer, this.bytes.byteOffset, this.bytes.byteLength));
+  }
+  get buf(): Buffer {
+    return (this.bufOf ??= Buffer.from(this.bytes.buffer, this.bytes.byteOffset, this.bytes.byteLength));
   }
   need(n: number): void {
     if (n < 0 || this.pos + n > this.bytes.length) throw new CodecFailure(`truncated message (needs ${n} more bytes at offset ${this.pos})`);

@@ -61,6 +61,12 @@ export class StreamCore<T> implements ChannelCore<T> {
   /** The link closed, or setup failed: everything is over. */
   private dead = false;
   private lastDemand = -Infinity;
+  /**
+   * A receive happened since `lastDemand` was last set: the clock is read
+   * when someone asks (`active`, at least every sweep of the buffer), not on
+   * every receive.
+   */
+  private demanded = false;
   private checking = false;
   private recheck: ReturnType<typeof setTimeout> | null = null;
   private knownStored = 0;
@@ -224,7 +230,7 @@ export class StreamCore<T> implements ChannelCore<T> {
 
   tryRecv(): TryRecvStatus<T> {
     if (this.dead) return DISCONNECTED;
-    this.lastDemand = now();
+    this.demanded = true;
     const buf = this.buffer;
     if (buf === null) return EMPTY;
     const d = buf.take();
@@ -279,7 +285,16 @@ export class StreamCore<T> implements ChannelCore<T> {
 
   private startRecv(): void {
     this.buffer = new ReceiveBuffer(this.link, this.names, this.tuning.prefetch, {
-      active: () => this.recvq.size > 0 || this.recvObs.size > 0 || now() - this.lastDemand < this.link.settings.lingerMs,
+      active: () => {
+        if (this.recvq.size > 0 || this.recvObs.size > 0) return true;
+        const t = now();
+        if (this.demanded) {
+          this.demanded = false;
+          this.lastDemand = t;
+          return true;
+        }
+        return t - this.lastDemand < this.link.settings.lingerMs;
+      },
       arrived: () => this.deliver(),
       pullEnded: () => this.checkDrained(),
     });

@@ -26,6 +26,7 @@ import { RemoteError } from './errors.js';
 import { ChannelNames, checkName } from './names.js';
 import { deleteChannel, ensureChannel, type ChannelSpec } from './stream.js';
 import { HandleTransport } from './transport.js';
+import { fullPublish, protocolOf, writePublishes, type PublishQueue } from './wire.js';
 
 /**
  * TLS options, passed to the NATS client as they are (Node's `tls.connect`
@@ -179,6 +180,33 @@ function msgIdHeader(id: string): MsgHdrs {
   return new EncodedHeaders(bytes) as unknown as MsgHdrs;
 }
 
+/**
+ * The number that ends a message's subject. The client keeps the subject as
+ * bytes and decodes it to a string on first use: read the bytes when they
+ * are there (one reply per message sent makes that decoding a measurable
+ * cost), else the string.
+ */
+/** @internal */
+export function lastNumber(m: Msg): number {
+  const raw = (m as unknown as { _msg?: { subject?: unknown } })._msg?.subject;
+  if (raw instanceof Uint8Array) {
+    let v = 0;
+    let mul = 1;
+    let i = raw.length - 1;
+    for (; i >= 0; i--) {
+      const c = raw[i]!;
+      if (c === 0x2e) break;
+      if (c < 0x30 || c > 0x39) return NaN;
+      v += (c - 0x30) * mul;
+      mul *= 10;
+    }
+    return i === raw.length - 1 || i < 0 ? NaN : v;
+  }
+  const subject = m.subject;
+  const token = subject.slice(subject.lastIndexOf('.') + 1);
+  return token === '' ? NaN : Number(token);
+}
+
 /** The `capacity` option as the openers take it: a number, null (unbounded) or undefined (existing). */
 function capacityOf(what: string, options: ChannelOptions | undefined): number | null | undefined {
   const c = options?.capacity;
@@ -326,6 +354,7 @@ export class Link {
   /** @internal Use {@link connect}. */
   constructor(nc: NatsConnection, jsm: JetStreamManager, js: JetStreamClient, settings: Settings, prefix: string) {
     this.nc = nc;
+    this.proto = protocolOf(nc);
     this.jsm = jsm;
     this.js = js;
     this.settings = settings;
@@ -598,15 +627,15 @@ export class Link {
   /**
    * @internal Like {@link Link.addRoute}, with a subscription of its own
    * (outside the shared reply wildcard), for high-volume replies: the client
-   * dispatches them by subscription, and `rest` is the last token.
+   * dispatches them by subscription. The last token of the subject is a
+   * number, given as `n` (NaN if it is not one).
    */
-  addOwnRoute(handler: (m: Msg, rest: string) => void): string {
+  addOwnRoute(handler: (m: Msg, n: number) => void): string {
     const prefix = `${this.inbox}R${(++this.routeSeq).toString(36)}`;
     const sub = this.nc.subscribe(`${prefix}.*`, {
       callback: (err, m) => {
         if (err !== null) return;
-        const subject = m.subject;
-        handler(m, subject.slice(subject.lastIndexOf('.') + 1));
+        handler(m, lastNumber(m));
       },
     });
     this.ownRoutes.set(prefix, sub);
@@ -619,15 +648,18 @@ export class Link {
     return `${this.inbox}D${(++this.deliverySeq).toString(36)}`;
   }
 
-  /** @internal Publishes a stream message with a message id; the stream's ack goes to `reply`. */
-  publishWithId(subject: string, data: Uint8Array, id: string, reply: string): void {
-    this.corked.push(subject, data, reply, id);
+  /**
+   * @internal Publishes a stream message with the message id `<id>.<seq>`;
+   * the stream's ack goes to `<reply>.<seq>`.
+   */
+  publishWithId(subject: string, data: Uint8Array, id: string, reply: string, seq: number): void {
+    this.corked.push(subject, data, reply, id, seq);
     this.uncorkLater();
   }
 
   /** @internal A plain publish, with an optional reply subject. */
   publishRaw(subject: string, data: Uint8Array, reply?: string): void {
-    this.corked.push(subject, data, reply, undefined);
+    this.corked.push(subject, data, reply, undefined, undefined);
     this.uncorkLater();
   }
 
@@ -638,7 +670,7 @@ export class Link {
    * write() per message. Handing the client every publish of this turn at
    * once (order kept) makes a burst of sends, acks or pulls one write.
    */
-  private corked: Array<string | Uint8Array | undefined> = [];
+  private corked: PublishQueue = [];
   private uncorkScheduled = false;
 
   private uncorkLater(): void {
@@ -650,21 +682,30 @@ export class Link {
   private readonly uncork = (): void => {
     this.uncorkScheduled = false;
     const q = this.corked;
+    if (q.length === 0) return;
     this.corked = [];
-    for (let i = 0; i < q.length; i += 4) {
-      const subject = q[i] as string;
-      const data = q[i + 1] as Uint8Array;
-      const reply = q[i + 2] as string | undefined;
-      const id = q[i + 3] as string | undefined;
-      try {
-        if (id !== undefined) {
-          this.nc.publish(subject, data, { headers: msgIdHeader(id), reply: reply! });
-        } else {
-          this.nc.publish(subject, data, reply === undefined ? undefined : { reply });
-        }
-      } catch {
-        // closed or disconnected: windows republish, buffers re-ack and re-pull
+    if (this.proto !== undefined) {
+      writePublishes(this.nc, this.proto, q, this.publishOne);
+      return;
+    }
+    for (let i = 0; i < q.length; i += 5) {
+      const [reply, id] = fullPublish(q[i + 2] as string | undefined, q[i + 3] as string | undefined, q[i + 4] as number | undefined);
+      this.publishOne(q[i] as string, q[i + 1] as Uint8Array, reply, id);
+    }
+  };
+
+  /** The client's protocol handler, written to directly (undefined: publish one by one). */
+  private readonly proto: ReturnType<typeof protocolOf>;
+
+  private readonly publishOne = (subject: string, data: Uint8Array, reply: string | undefined, id: string | undefined): void => {
+    try {
+      if (id !== undefined) {
+        this.nc.publish(subject, data, { headers: msgIdHeader(id), reply: reply! });
+      } else {
+        this.nc.publish(subject, data, reply === undefined ? undefined : { reply });
       }
+    } catch {
+      // closed or disconnected: windows republish, buffers re-ack and re-pull
     }
   };
 

@@ -226,7 +226,7 @@ export class SendWindow {
     e.state = 1;
     e.tries++;
     e.deadline = now() + this.link.settings.pubRetryMs * Math.min(8, e.tries);
-    this.link.publishWithId(this.subject, e.bytes, `${this.idPrefix}.${e.seq}`, `${this.route}.${e.seq}`);
+    this.link.publishWithId(this.subject, e.bytes, this.idPrefix, this.route, e.seq);
   }
 
   private first(): Entry | undefined {
@@ -293,8 +293,7 @@ export class SendWindow {
     return n;
   }
 
-  private onAck(m: Msg, rest: string): void {
-    const seq = Number(rest);
+  private onAck(m: Msg, seq: number): void {
     const e = this.entries.get(seq);
     if (e === undefined || e.state !== 1) return; // a late duplicate, or a reply to an attempt we gave up on
     const d = m.data;
