@@ -149,6 +149,12 @@ export class Receiver<T> extends Handle<T> {
    */
   tryRecvMany(into: T[], max = Infinity): number {
     this.checkOpen('tryRecvMany');
+    const core = this.core;
+    if (core.tryRecvMany !== undefined) {
+      // Shared channels: the whole batch under one lock.
+      const n = core.tryRecvMany(into, max);
+      return n === DISCONNECTED ? 0 : n;
+    }
     let n = 0;
     while (n < max) {
       const v = this.core.tryRecv();
@@ -270,6 +276,11 @@ export class Receiver<T> extends Handle<T> {
    */
   recvManySync(into: T[], max = Infinity): number {
     if (max < 1) return 0;
+    // What is ready now, in one batch; else wait for one, then take the rest.
+    if (this.core.recvSync !== undefined) {
+      const ready = this.tryRecvMany(into, max);
+      if (ready > 0) return ready;
+    }
     into.push(this.recvSync());
     return 1 + this.tryRecvMany(into, max - 1);
   }
