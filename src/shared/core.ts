@@ -1308,6 +1308,12 @@ export class SharedCore<T> implements ChannelCore<T> {
     const h = () => a.i32;
     if (Atomics.load(h(), hw + C_RECEIVERS) <= 0) return DISCONNECTED;
     const n = this.encode(value);
+    if (found.length === 0 && this.kind !== KIND_RENDEZVOUS) {
+      // The common case, room now and no handles to move: no waiting state to set up.
+      const seq = this.commit(n, false);
+      if (seq > 0) return SENT;
+      if (seq < 0) return DISCONNECTED;
+    }
     const handles = found.slice();
     const restore = () => {
       found.length = 0;
