@@ -8,14 +8,25 @@
  *    scratch (codec.ts). A value the codec refuses, or one above the
  *    channel's maximum, throws InvalidValueError: nothing was sent.
  * 2. It takes the producer lock (P_LOCK), checks capacity and room, copies
- *    the bytes into the ring (one Uint8Array.set), stores the record's
- *    sequence number (the commit), advances TAIL/ENQ, unlocks, and bumps
- *    the wake word of every thread waiting for data (only if the channel's
- *    waiter count says someone waits).
+ *    the bytes into the ring, stores the record's sequence number (the
+ *    commit), advances ENQ/TAIL, unlocks, and bumps the wake word of every
+ *    thread waiting for data (only if the channel's waiter count says
+ *    someone waits). A batch writes many records in one lock hold and
+ *    advances ENQ/TAIL once (writeLocked).
  * 3. A receiver takes the consumer lock (C_LOCK), checks that the record at
  *    HEAD carries the expected sequence number, copies the body to its
- *    scratch, stores `~seq` (its commit), advances HEAD/DEQ, unlocks, wakes
- *    waiting senders, and decodes outside the lock.
+ *    scratch, stores `~seq` (its commit), advances DEQ/HEAD, unlocks, wakes
+ *    waiting senders, and decodes outside the lock. A batch takes many
+ *    records in one lock hold (takeLocked).
+ *
+ * Atomic operations per lock hold, each for a reason: the lock's
+ * compare-exchange and its release (an exchange, which also tells whether
+ * a waiter asked to be notified); per record, the producer's commit store
+ * (what makes the record visible to a consumer that reads it with
+ * Atomics.load); once per hold, the consumer's stores of DEQ (blocked
+ * senders wait for it to change) and HEAD (what tells producers that space
+ * is free, after its consumed marks have landed). Everything else is a
+ * plain store that one of these publishes (see writeLocked, dequeueLocked).
  *
  * Producers and consumers have separate locks and separate cache lines: a
  * single producer and a single consumer never contend on a lock.
@@ -828,12 +839,13 @@ export class SharedCore<T> implements ChannelCore<T> {
       }
       bodyLen = len;
       bodyFlags = flags;
-      // Consumed mark and DEQ are plain stores, published by the atomic
-      // store of HEAD: a producer reads HEAD before it reuses this space,
-      // so it never overwrites a record whose mark has not landed; DEQ
-      // before HEAD, for repairC.
+      // The consumed mark is a plain store, published by the atomic stores
+      // below. DEQ is atomic: blocked senders wait for it to change (the
+      // wake-up handshake needs it); HEAD is atomic: a producer reads it
+      // before it reuses this space, so it never overwrites a record whose
+      // mark has not landed. DEQ before HEAD, for repairC.
       h[(at >> 2) + 1] = ~seq; // COMMIT (consumed)
-      h[hw + DEQ] = (seq + 1) | 0;
+      Atomics.store(h, hw + DEQ, (seq + 1) | 0);
       Atomics.store(h, hw + HEAD, head + recordSize(len));
       return seq;
     }
@@ -937,7 +949,7 @@ export class SharedCore<T> implements ChannelCore<T> {
       for (; k < count; k++) into.push(this.decodeAt(t.u8, t.at[k]!, t.len[k]!, t.flags[k]!, t.handles[k]) as T);
     } catch (e) {
       // Corrupted memory: give back what the remaining messages hold.
-      for (k++; k < count; k++) discardBody(a, t.u8, t.len[k]!, t.flags[k]!, hw, t.at[k]!);
+      for (k++; k < count; k++) discardBody(a, t.u8, t.flags[k]!, hw, t.at[k]!);
       throw e;
     } finally {
       t.handles.fill(undefined, 0, count);
@@ -966,13 +978,13 @@ export class SharedCore<T> implements ChannelCore<T> {
       const flags = w0 >>> FLAG_SHIFT;
       const len = w0 & BODY_MASK;
       if ((flags & F_PAD) !== 0) {
-        h[hw + DEQ] = deq;
+        Atomics.store(h, hw + DEQ, deq);
         head += size - off;
         Atomics.store(h, hw + HEAD, head);
         continue;
       }
       if ((flags & F_LINK) !== 0) {
-        h[hw + DEQ] = deq;
+        Atomics.store(h, hw + DEQ, deq);
         const next = h[(at >> 2) + 2]!;
         a.ensure(next + RING_HEADER);
         h = a.i32;
@@ -1005,7 +1017,7 @@ export class SharedCore<T> implements ChannelCore<T> {
       head += recordSize(len);
     }
     if (t.count === 0) return;
-    h[hw + DEQ] = deq;
+    Atomics.store(h, hw + DEQ, deq); // atomic: see dequeueLocked
     Atomics.store(h, hw + HEAD, head);
   }
 
@@ -1208,7 +1220,7 @@ export class SharedCore<T> implements ChannelCore<T> {
       }
       if (took === seq) {
         // Ours again: give back what the message held.
-        discardBody(a, this.ctx.scratch, bodyLen, bodyFlags, hw);
+        discardBody(a, this.ctx.scratch, bodyFlags, hw);
         this.wake(false);
         return true;
       }
@@ -1885,7 +1897,7 @@ export function repairC(a: Arena, hw: number): void {
     walkC(h, ring, head, ~mark);
     if (walkSeq !== deq) return;
   } else return;
-  if (((walkSeq - deq) | 0) > 0) h[hw + DEQ] = walkSeq;
+  if (((walkSeq - deq) | 0) > 0) Atomics.store(h, hw + DEQ, walkSeq);
   Atomics.store(h, hw + HEAD, walkPos);
 }
 
@@ -1894,7 +1906,7 @@ export function repairC(a: Arena, hw: number): void {
  * out-of-line block and the handle counts it carried (releasing those may
  * disconnect or free other channels).
  */
-function discardBody(a: Arena, scratch: Uint8Array, len: number, flags: number, hw: number, off = 0): void {
+function discardBody(a: Arena, scratch: Uint8Array, flags: number, hw: number, off = 0): void {
   let p = off;
   if ((flags & F_OOL) !== 0) {
     const ool = int32At(scratch, p) & ~7; // the block (the message may start a few bytes in)
@@ -1902,7 +1914,6 @@ function discardBody(a: Arena, scratch: Uint8Array, len: number, flags: number, 
     a.free(ool);
     p += 8;
   }
-  void len;
   if ((flags & F_HANDLES) !== 0) {
     const refs: number[] = [];
     const nh = int32At(scratch, p);
@@ -2016,7 +2027,7 @@ function drainLocked(a: Arena, hw: number): void {
     Atomics.store(h, (at >> 2) + 1, ~seq);
     Atomics.store(h, hw + DEQ, seq + 1);
     Atomics.store(h, hw + HEAD, head + recordSize(len));
-    discardBody(a, copy, len, flags, hw);
+    discardBody(a, copy, flags, hw);
   }
 }
 
