@@ -183,6 +183,11 @@ export class Receiver<T> extends Handle<T> {
    */
   async recvMany(into: T[], max = Infinity, options?: RecvOptions): Promise<number> {
     if (max < 1) return 0;
+    if (options === undefined && !this.closed && this.core.tryRecvMany !== undefined) {
+      // Shared channels: what is ready now, in one batch.
+      const ready = this.tryRecvMany(into, max);
+      if (ready > 0) return ready;
+    }
     into.push(await this.recv(options));
     // Closed while the first message was on its way: it is ours; report it, take no more.
     return 1 + (this.closed ? 0 : this.tryRecvMany(into, max - 1));

@@ -242,3 +242,21 @@ test('a consumer terminated in the middle of batched receives: the survivor gets
     rx.close();
   }
 });
+
+test('recvMany on the main thread takes what is ready in one batch, and waits for the first message otherwise', async () => {
+  const [tx, rx] = sharedBounded<number>(64);
+  tx.trySendMany([1, 2, 3, 4, 5]);
+  const got: number[] = [];
+  assert.equal(await rx.recvMany(got, 3), 3);
+  assert.equal(await rx.recvMany(got, 10), 2);
+  assert.deepEqual(got, [1, 2, 3, 4, 5]);
+  const later = rx.recvMany(got, 10);
+  setTimeout(() => tx.trySendMany([6, 7]), 5);
+  const n = await guard(later, 10000, 'recvMany waiting for a message');
+  assert.ok(n >= 1 && n <= 2);
+  while (got.length < 7) await rx.recvMany(got, 10);
+  assert.deepEqual(got, [1, 2, 3, 4, 5, 6, 7]);
+  tx.close();
+  await assert.rejects(rx.recvMany(got, 10), RecvError);
+  rx.close();
+});
