@@ -78,6 +78,8 @@ export interface ChannelCore<T> {
   recvSync?(deadline: number): TryRecvStatus<T>;
   /** Sends as many of `values[from..]` as fit now; how many, or DISCONNECTED if none could be. */
   trySendMany?(values: readonly T[], from: number): number | typeof DISCONNECTED;
+  /** Moves up to `max` ready messages to `into`; how many, or DISCONNECTED if none and none can come. */
+  tryRecvMany?(into: T[], max: number): number | typeof DISCONNECTED;
 
   /**
    * A one-shot reply channel that can travel wherever a request on this

@@ -94,7 +94,8 @@ function classSize(c: number): number {
 }
 
 function classFor(n: number): number {
-  let c = 0;
+  // Class 4k is 2^(k+6) bytes: start at the one just below n (at most 4 steps up).
+  let c = Math.max(0, (31 - Math.clz32(n) - 6) * 4);
   while (classSize(c) < n) c++;
   return c;
 }

@@ -262,6 +262,15 @@ export interface EncoderOptions {
   exact?: boolean;
   /** Objects the host encodes by reference (weft's shared-channel handles); see {@link HostHooks}. */
   host?: HostHooks;
+  /**
+   * Bytes of typed arrays, DataViews and ArrayBuffers at least this long are
+   * not copied into the scratch: the encoder remembers them, and
+   * {@link Encoder.writeTo} copies them straight to the message's
+   * destination (one copy instead of two). While a message holds such
+   * payloads ({@link Encoder.external} > 0), `bytes` is not the whole
+   * message: use `writeTo`. Default: Infinity (always copied).
+   */
+  byReference?: number;
 }
 
 /**
@@ -307,9 +316,16 @@ export class Encoder {
   private seenSet: Set<unknown> | null = null;
   private readonly host: HostHooks | undefined;
   private readonly exact: boolean;
+  private readonly byRef: number;
+  /** Payloads kept by reference in the last message: where each goes in the scratch (`extAt`) and its bytes. */
+  private readonly extAt: number[] = [];
+  private readonly extBytes: Uint8Array[] = [];
+  /** Their total length (the message is `pos + extLen` bytes). */
+  private extLen = 0;
 
   constructor(options: EncoderOptions = {}) {
     this.host = options.host;
+    this.byRef = options.byReference ?? Infinity;
     this.exact = options.exact ?? true;
     const max = options.maxBytes ?? Infinity;
     if (!(max >= 1)) throw new RangeError(`maxBytes must be a positive number of bytes, got ${String(max)}`);
@@ -347,14 +363,75 @@ export class Encoder {
     try {
       this.maybeShrink();
       this.pos = 0;
+      if (this.extLen !== 0 || this.extAt.length !== 0) this.dropExternal();
       if (!this.value(value, 0)) this.fallback(value);
-      const n = this.pos;
+      const n = this.pos + this.extLen;
       if (n > this.maxBytes) throw new MessageTooLargeError(n, this.maxBytes);
       return n;
     } finally {
       this.forget();
       this.busy = false;
     }
+  }
+
+  /**
+   * Payloads of the last message kept by reference (see
+   * {@link EncoderOptions.byReference}); 0 when `bytes` holds it whole.
+   */
+  get external(): number {
+    return this.extAt.length;
+  }
+
+  /**
+   * Where in the last message the first payload kept by reference starts,
+   * or -1: lets a caller place the message so that this payload lands on an
+   * aligned address (copies to and from shared memory are much faster
+   * aligned).
+   */
+  get externalOffset(): number {
+    return this.extAt.length === 0 ? -1 : this.extAt[0]!;
+  }
+
+  /**
+   * Writes the whole last message (`n` bytes, as `encode` returned) to `dst`
+   * at `at`: the scratch bytes with the payloads kept by reference in place.
+   *
+   * @example
+   * ```ts
+   * const enc = new Encoder({ byReference: 4096 });
+   * const n = enc.encode({ frame: new Uint8Array(1 << 20) });
+   * const out = new Uint8Array(n);
+   * enc.writeTo(out, 0); // the megabyte is copied once, straight into `out`
+   * ```
+   */
+  writeTo(dst: Uint8Array, at: number): void {
+    const buf = this.buf;
+    let from = 0; // scratch position
+    let to = at;
+    for (let i = 0; i < this.extAt.length; i++) {
+      const cut = this.extAt[i]! - (to - at - from); // the payload's scratch position
+      if (cut > from) dst.set(buf.subarray(from, cut), to);
+      to += cut - from;
+      from = cut;
+      const b = this.extBytes[i]!;
+      dst.set(b, to);
+      to += b.length;
+    }
+    if (this.pos > from) dst.set(buf.subarray(from, this.pos), to);
+  }
+
+  /** Drops the payloads kept by reference (a new message, or the fallback starting over). */
+  private dropExternal(): void {
+    this.extAt.length = 0;
+    this.extBytes.length = 0;
+    this.extLen = 0;
+  }
+
+  /** Keeps `b` by reference at the current position (a message offset) instead of copying it. */
+  private external_(b: Uint8Array): void {
+    this.extAt.push(this.pos + this.extLen);
+    this.extBytes.push(b);
+    this.extLen += b.length;
   }
 
   // Releases references to the value's objects so the encoder does not keep them alive.
@@ -378,7 +455,8 @@ export class Encoder {
 
   /** Throws early if `n` more bytes (a lower bound of what is coming) cannot fit under maxBytes. */
   private limit(n: number): void {
-    if (this.pos + n > this.maxBytes) throw new MessageTooLargeError(this.pos + n, this.maxBytes, true);
+    const at = this.pos + this.extLen;
+    if (at + n > this.maxBytes) throw new MessageTooLargeError(at + n, this.maxBytes, true);
   }
 
   /** Makes room for `n` more bytes. */
@@ -621,11 +699,16 @@ export class Encoder {
     if (kind === undefined) return false; // a view type this table does not know (e.g. Float16Array)
     const len = v.byteLength;
     this.limit(2 + len);
-    this.need(7 + len);
+    this.need(len >= this.byRef ? 7 : 7 + len);
     this.buf[this.pos++] = T_VIEW;
     this.buf[this.pos++] = kind;
     this.varint(len);
-    this.buf.set(v instanceof Uint8Array ? v : new Uint8Array(buffer, v.byteOffset, len), this.pos);
+    const bytes = v instanceof Uint8Array ? v : new Uint8Array(buffer, v.byteOffset, len);
+    if (len >= this.byRef) {
+      this.external_(bytes);
+      return true;
+    }
+    this.buf.set(bytes, this.pos);
     this.pos += len;
     return true;
   }
@@ -634,9 +717,13 @@ export class Encoder {
     if (isResizable(b) || isDetached(b) || !this.enter(b)) return false;
     const len = b.byteLength;
     this.limit(2 + len);
-    this.need(6 + len);
+    this.need(len >= this.byRef ? 6 : 6 + len);
     this.buf[this.pos++] = T_ARRAYBUFFER;
     this.varint(len);
+    if (len >= this.byRef) {
+      this.external_(new Uint8Array(b));
+      return true;
+    }
     this.buf.set(new Uint8Array(b), this.pos);
     this.pos += len;
     return true;
@@ -653,6 +740,7 @@ export class Encoder {
     const size = 1 + payload.length;
     if (size > this.maxBytes) throw new MessageTooLargeError(size, this.maxBytes); // before growing the scratch
     this.pos = 0;
+    this.dropExternal();
     this.need(size);
     this.buf[0] = T_FALLBACK;
     this.buf.set(payload, 1);

@@ -8,14 +8,25 @@
  *    scratch (codec.ts). A value the codec refuses, or one above the
  *    channel's maximum, throws InvalidValueError: nothing was sent.
  * 2. It takes the producer lock (P_LOCK), checks capacity and room, copies
- *    the bytes into the ring (one Uint8Array.set), stores the record's
- *    sequence number (the commit), advances TAIL/ENQ, unlocks, and bumps
- *    the wake word of every thread waiting for data (only if the channel's
- *    waiter count says someone waits).
+ *    the bytes into the ring, stores the record's sequence number (the
+ *    commit), advances ENQ/TAIL, unlocks, and bumps the wake word of every
+ *    thread waiting for data (only if the channel's waiter count says
+ *    someone waits). A batch writes many records in one lock hold and
+ *    advances ENQ/TAIL once (writeLocked).
  * 3. A receiver takes the consumer lock (C_LOCK), checks that the record at
  *    HEAD carries the expected sequence number, copies the body to its
- *    scratch, stores `~seq` (its commit), advances HEAD/DEQ, unlocks, wakes
- *    waiting senders, and decodes outside the lock.
+ *    scratch, stores `~seq` (its commit), advances DEQ/HEAD, unlocks, wakes
+ *    waiting senders, and decodes outside the lock. A batch takes many
+ *    records in one lock hold (takeLocked).
+ *
+ * Atomic operations per lock hold, each for a reason: the lock's
+ * compare-exchange and its release (an exchange, which also tells whether
+ * a waiter asked to be notified); per record, the producer's commit store
+ * (what makes the record visible to a consumer that reads it with
+ * Atomics.load); once per hold, the consumer's stores of DEQ (blocked
+ * senders wait for it to change) and HEAD (what tells producers that space
+ * is free, after its consumed marks have landed). Everything else is a
+ * plain store that one of these publishes (see writeLocked, dequeueLocked).
  *
  * Producers and consumers have separate locks and separate cache lines: a
  * single producer and a single consumer never contend on a lock.
@@ -80,7 +91,9 @@ export interface SharedChannelOptions {
   inlineMax?: number;
 }
 
-const encoder = new Encoder({ host: hostHooks });
+// Byte payloads of 1 KiB and more are copied once, from the sender's array
+// straight into shared memory (Encoder.writeTo), not through the scratch.
+const encoder = new Encoder({ host: hostHooks, byReference: 1024 });
 const decoder = new Decoder({ host: hostHooks });
 
 /** Where the last dequeued message's body is, in this thread's scratch. */
@@ -204,7 +217,7 @@ export class SharedCore<T> implements ChannelCore<T> {
     const inlineMax = Math.max(0, Math.min(options.inlineMax ?? Math.min(64 * 1024, ringBytes >> 2), (ringBytes >> 1) - 64, BODY_MASK));
     const base = a.alloc(words * 4);
     if (base === 0) throw new RangeError('weft: the shared-memory arena is full (raise maxBytes in configureShared)');
-    const ring = allocRing(a, ringBytes, FIRST_SEQ * 0);
+    const ring = allocRing(a, ringBytes, 0, FIRST_SEQ);
     if (ring === 0) {
       a.free(base);
       throw new RangeError('weft: the shared-memory arena is full (raise maxBytes in configureShared)');
@@ -422,7 +435,7 @@ export class SharedCore<T> implements ChannelCore<T> {
 
   /** Encodes `value` into the thread's encoder; returns its length. Refusals throw InvalidValueError. */
   private encode(value: T): number {
-    found.length = 0;
+    if (found.length !== 0) found.length = 0;
     let n: number;
     try {
       n = encoder.encode(value);
@@ -459,117 +472,250 @@ export class SharedCore<T> implements ChannelCore<T> {
   private commit(n: number, rendezvousTry: boolean): number {
     const a = this.a;
     const hw = this.hw;
-    const nh = found.length;
-    const handleBytes = nh === 0 ? 0 : 4 + 12 * nh;
-    let ool = 0;
-    let body = handleBytes + n;
-    if (body > this.inlineMax) {
-      ool = a.alloc(n);
-      if (ool === 0) {
-        throw new InvalidValueError(`send: no shared memory left for a ${n}-byte message (the arena is full)`, undefined);
-      }
-      a.ensure(ool + n);
-      a.u8.set(encoder.bytes.subarray(0, n), ool);
-      body = 8 + handleBytes;
+    const b = batch;
+    b.clear();
+    if (!b.add(a, n, false, this.inlineMax)) {
+      throw new InvalidValueError(`send: no shared memory left for a ${n}-byte message (the arena is full)`, undefined);
     }
-    const flags = (ool !== 0 ? F_OOL : 0) | (nh !== 0 ? F_HANDLES : 0);
     const got = a.lock(hw + P_LOCK);
     if (got < 0) {
-      if (ool !== 0) a.free(ool);
+      b.freeFrom(a, 0);
       return 0;
     }
-    let seq: number;
+    let written: number;
     try {
       if (got === 1) repairP(a, hw);
-      seq = this.enqueueLocked(n, body, flags, ool, rendezvousTry);
+      written = this.writeLocked(b, rendezvousTry);
     } finally {
       a.unlock(hw + P_LOCK);
     }
-    if (seq <= 0) {
-      if (ool !== 0) a.free(ool);
-      return seq;
+    if (written <= 0) {
+      b.freeFrom(a, 0);
+      return written;
     }
-    if (ool !== 0) Atomics.add(a.i32, hw + C_BYTES, a.blockBytes(ool));
+    if (b.oolBytes !== 0) Atomics.add(a.i32, hw + C_BYTES, b.oolBytes);
     this.wake(true);
-    return seq;
+    return batchSeq;
   }
 
-  /** Under P_LOCK: capacity, room, growth, then the record. */
-  private enqueueLocked(n: number, body: number, flags: number, ool: number, rendezvousTry: boolean): number {
+  /** Sends as many of `values[from..]` as there is room for now, under one lock; returns how many. */
+  trySendMany(values: readonly T[], from: number): number | typeof DISCONNECTED {
+    if (this.kind === KIND_RENDEZVOUS || this.sendq.size > 0) {
+      // Rendezvous sends complete one at a time (each waits for its taker);
+      // parked sends of this thread go first.
+      let sent = 0;
+      for (let i = from; i < values.length; i++) {
+        const st = this.trySend(values[i]!);
+        if (st === SENT) sent++;
+        else if (st === DISCONNECTED) return sent === 0 ? DISCONNECTED : sent;
+        else break;
+      }
+      return sent;
+    }
+    const a = this.a;
+    const hw = this.hw;
+    const b = batch;
+    let sent = 0;
+    let i = from;
+    while (i < values.length) {
+      if (Atomics.load(a.i32, hw + C_RECEIVERS) <= 0) return sent === 0 ? DISCONNECTED : sent;
+      // Encode no more than there is room for (a hint: the writer checks again under the lock).
+      let room = MAX_BATCH;
+      if (this.kind === KIND_BOUNDED) {
+        room = Math.min(room, this.cap - ((Atomics.load(a.i32, hw + ENQ) - Atomics.load(a.i32, hw + DEQ)) | 0));
+        if (room <= 0) break;
+      }
+      const ringBytes = this.ringBytesNow();
+      const end = Math.min(values.length, i + room);
+      b.clear();
+      let failure: unknown;
+      let failed = false;
+      for (let j = i; j < end; j++) {
+        let n: number;
+        try {
+          n = this.encode(values[j]!);
+        } catch (e) {
+          failure = e;
+          failed = true;
+          break;
+        }
+        // The same handle in two messages of one batch: the second must wait until the first moved it.
+        if (found.length !== 0 && b.holdsAny(found)) {
+          found.length = 0;
+          break;
+        }
+        if (!b.add(a, n, true, this.inlineMax)) {
+          found.length = 0;
+          if (b.count === 0) {
+            failure = new InvalidValueError(`send: no shared memory left for a ${n}-byte message (the arena is full)`, values[j]);
+            failed = true;
+          }
+          break;
+        }
+        // Inline bytes beyond what the ring can hold would only be encoded in vain.
+        if (b.used >= ringBytes >> 1) break;
+      }
+      let written = 0;
+      if (b.count !== 0) {
+        const got = a.lock(hw + P_LOCK);
+        if (got >= 0) {
+          try {
+            if (got === 1) repairP(a, hw);
+            written = this.writeLocked(b, false);
+          } finally {
+            a.unlock(hw + P_LOCK);
+          }
+        }
+        if (written < 0) {
+          b.freeFrom(a, 0);
+          return sent === 0 ? DISCONNECTED : sent;
+        }
+        b.freeFrom(a, written);
+        if (written > 0) {
+          const oolBytes = b.oolBytesOf(a, written);
+          if (oolBytes !== 0) Atomics.add(a.i32, hw + C_BYTES, oolBytes);
+          this.wake(true);
+          b.moveHandles(written);
+        }
+      }
+      sent += written;
+      i += written;
+      if (written < b.count || b.count === 0) {
+        // Full, or stopped before a value that failed to encode: report the
+        // failure only once everything before it was sent.
+        if (failed && written === b.count) throw failure;
+        break;
+      }
+      if (failed) throw failure;
+    }
+    return sent;
+  }
+
+  /** Current ring size (producer side; a hint outside the lock). */
+  private ringBytesNow(): number {
+    const h = this.a.i32;
+    return h[h[this.hw + P_RING]! >> 2]!;
+  }
+
+  /**
+   * Under P_LOCK: writes the messages of `b` in order, as many as capacity
+   * and room allow; returns how many (0: none fit), or -1 when every
+   * receiver is gone. `batchSeq` is left at the first one's sequence number.
+   *
+   * Memory order. Each record's commit word is stored with Atomics.store
+   * (seq-cst) after plain stores of its body, header word and the clearing
+   * of the next record's commit word: a consumer that reads the commit
+   * (Atomics.load) sees all of them. ENQ and TAIL are plain stores, once
+   * per batch: other producers read them under P_LOCK (whose unlock is an
+   * atomic exchange that publishes them), consumers only as hints backed by
+   * the commit words (canRecv/peekCommitted). A producer that dies
+   * leaves every record committed before it died visible to the thread
+   * that takes P_LOCK over, and repairP finds them by walking from TAIL.
+   */
+  private writeLocked(b: Batch, rendezvousTry: boolean): number {
     const a = this.a;
     const hw = this.hw;
     let h = a.i32;
     if (Atomics.load(h, hw + C_RECEIVERS) <= 0) return -1;
-    const seq = h[hw + ENQ]!;
-    const deq = Atomics.load(h, hw + DEQ);
-    if (((seq - deq) | 0) >= this.cap) return 0;
+    const first = h[hw + ENQ]!;
+    let seq = first;
+    let tail = h[hw + TAIL]!;
+    let deq = Atomics.load(h, hw + DEQ);
     if (rendezvousTry && Atomics.load(h, hw + C_RECV_WAITERS) === 0) return 0;
-    const need = recordSize(body);
     // 8 bytes stay free after every record: the next record's commit word,
     // cleared before this record is committed (see below).
     const reserve = (this.kind === KIND_UNBOUNDED ? LINK_RESERVE : 0) + 8;
-    for (;;) {
-      const ring = h[hw + P_RING]!;
-      const size = h[ring >> 2]!;
-      const mask = size - 1;
-      const tail = h[hw + TAIL]!;
-      const head = Atomics.load(h, hw + HEAD);
-      const off = tail & mask;
-      const pad = off + need > size ? size - off : 0;
-      if (((tail - head) | 0) + pad + need + reserve > size) {
-        if (this.kind !== KIND_UNBOUNDED || !this.grow(ring, size, tail, head, need)) return 0;
+    let ring = h[hw + P_RING]!;
+    let size = h[ring >> 2]!;
+    let head = Atomics.load(h, hw + HEAD);
+    let k = 0;
+    const count = b.count;
+    outer: for (; k < count; k++) {
+      if (((seq - deq) | 0) >= this.cap) {
+        deq = Atomics.load(h, hw + DEQ);
+        if (((seq - deq) | 0) >= this.cap) break;
+      }
+      const body = b.body[k]!;
+      const need = recordSize(body);
+      let mask = size - 1;
+      let off = tail & mask;
+      let pad = off + need > size ? size - off : 0;
+      while (((tail - head) | 0) + pad + need + reserve > size) {
+        const fresh = Atomics.load(h, hw + HEAD);
+        if (fresh !== head) {
+          head = fresh;
+          continue;
+        }
+        if (this.kind !== KIND_UNBOUNDED) break outer;
+        // Growing publishes what is written so far: the link record must
+        // carry the next sequence number, and repairP follows links only
+        // from a consistent TAIL/ENQ.
+        h[hw + ENQ] = seq;
+        h[hw + TAIL] = tail;
+        if (!this.grow(ring, size, tail, head, need)) break outer;
         h = a.i32;
-        continue;
+        ring = h[hw + P_RING]!;
+        size = h[ring >> 2]!;
+        tail = h[hw + TAIL]!;
+        mask = size - 1;
+        off = tail & mask;
+        pad = off + need > size ? size - off : 0;
       }
       const data = ring + RING_HEADER;
       let at = data + off;
-      let pos = tail;
       if (pad !== 0) {
-        Atomics.store(h, (data >> 2) + 1, 0); // see "stale commit words" below
+        h[(data >> 2) + 1] = cleared(seq); // see "stale commit words" below
         h[at >> 2] = (pad - 8) | (F_PAD << FLAG_SHIFT);
-        Atomics.store(h, (at >> 2) + 1, seq); // commit the pad
-        pos = tail + pad;
-        h[hw + TAIL] = pos;
+        Atomics.store(h, (at >> 2) + 1, seq); // commit the pad (it carries the next record's number)
+        tail += pad;
         at = data;
       }
       // Body: [ool offset, length] | [handle count, refs...] | payload
       let p = at + 8;
+      const ool = b.ool[k]!;
+      const n = b.n[k]!;
       if (ool !== 0) {
         h[p >> 2] = ool;
         h[(p >> 2) + 1] = n;
         p += 8;
       }
-      const nh = found.length;
+      const r0 = k === 0 ? 0 : b.refEnd[k - 1]!;
+      const nh = b.refEnd[k]! - r0;
       if (nh !== 0) {
         h[p >> 2] = nh;
         p += 4;
-        for (let i = 0; i < nh; i++) {
-          const r = found[i]!;
+        for (let r = r0; r < r0 + nh; r++) {
+          const ref = b.refs[r]!;
           // The message holds a count on each handle's channel while in flight.
-          const rh = r.core.hw;
+          const rh = ref.core.hw;
           Atomics.add(h, rh + C_REFS, 1);
-          Atomics.add(h, rh + (r.side === 0 ? C_SENDERS : C_RECEIVERS), 1);
-          h[p >> 2] = r.core.slot;
-          h[(p >> 2) + 1] = r.core.serial;
-          h[(p >> 2) + 2] = r.side;
+          Atomics.add(h, rh + (ref.side === 0 ? C_SENDERS : C_RECEIVERS), 1);
+          h[p >> 2] = ref.core.slot;
+          h[(p >> 2) + 1] = ref.core.serial;
+          h[(p >> 2) + 2] = ref.side;
           p += 12;
         }
       }
-      if (ool === 0) copyIn(a, h, p, n);
-      h[at >> 2] = body | (flags << FLAG_SHIFT);
+      if (ool === 0) b.copyOut(a, h, k, p, n);
+      h[at >> 2] = body | (b.flags[k]! << FLAG_SHIFT);
       // Stale commit words: the word where the NEXT record's commit will go
       // still holds old bytes (a body of an earlier lap), which could equal
       // the next sequence number by chance. A consumer that reaches it
-      // before the next send must see "not committed": clear it first.
-      const next = ((pos + need) & mask) === 0 ? data : at + need;
-      Atomics.store(h, (next >> 2) + 1, 0);
+      // before the next record is written must see "not committed": clear
+      // it first (a plain store: the commit below publishes it).
+      const next = ((tail + need) & mask) === 0 ? data : at + need;
+      h[(next >> 2) + 1] = cleared((seq + 1) | 0);
       Atomics.store(h, (at >> 2) + 1, seq); // COMMIT
-      // ENQ before TAIL: a thread that takes over from a producer that died
-      // in between finds the record at TAIL already counted (see repairP).
-      Atomics.store(h, hw + ENQ, seq + 1);
-      Atomics.store(h, hw + TAIL, pos + need);
-      return seq;
+      seq = (seq + 1) | 0;
+      tail += need;
     }
+    if (k === 0) return 0;
+    // ENQ before TAIL: a thread that takes over from a producer that died in
+    // between finds the records from TAIL on already counted (see repairP).
+    h[hw + ENQ] = seq;
+    h[hw + TAIL] = tail;
+    batchSeq = first;
+    return k;
   }
 
   /** Unbounded growth (under P_LOCK): a LINK record sends consumers on to a ring twice as big. */
@@ -585,14 +731,14 @@ export class SharedCore<T> implements ChannelCore<T> {
     let off = tail & mask;
     let pad = off + 16 > size ? size - off : 0;
     const start = tail + pad + 16;
-    const nring = allocRing(a, next, start);
+    const seq = a.i32[hw + ENQ]!;
+    const nring = allocRing(a, next, start, seq);
     if (nring === 0) return false;
     const h = a.i32;
     const data = ring + RING_HEADER;
-    const seq = h[hw + ENQ]!;
     let pos = tail;
     if (pad !== 0) {
-      Atomics.store(h, (data >> 2) + 1, 0); // the link goes at the start: no stale commit word there
+      h[(data >> 2) + 1] = cleared(seq); // the link goes at the start: no stale commit word there
       h[(data + off) >> 2] = (pad - 8) | (F_PAD << FLAG_SHIFT);
       Atomics.store(h, ((data + off) >> 2) + 1, seq);
       pos += pad;
@@ -693,26 +839,32 @@ export class SharedCore<T> implements ChannelCore<T> {
       }
       bodyLen = len;
       bodyFlags = flags;
-      Atomics.store(h, (at >> 2) + 1, ~seq); // COMMIT (consumed)
-      // DEQ before HEAD, for the same reason (see repairC).
-      Atomics.store(h, hw + DEQ, seq + 1);
+      // The consumed mark is a plain store, published by the atomic stores
+      // below. DEQ is atomic: blocked senders wait for it to change (the
+      // wake-up handshake needs it); HEAD is atomic: a producer reads it
+      // before it reuses this space, so it never overwrites a record whose
+      // mark has not landed. DEQ before HEAD, for repairC.
+      h[(at >> 2) + 1] = ~seq; // COMMIT (consumed)
+      Atomics.store(h, hw + DEQ, (seq + 1) | 0);
       Atomics.store(h, hw + HEAD, head + recordSize(len));
       return seq;
     }
   }
 
-  /** Under C_LOCK, right after the commit: this thread adopts the counts of the handles in the message. */
-  private adoptHandles(): DecodedRef[] {
-    const s = this.ctx.scratch;
-    const dv = new Int32Array(s.buffer, 0, (bodyLen + 3) >> 2);
-    let p = (bodyFlags & F_OOL) !== 0 ? 2 : 0;
-    const nh = dv[p++]!;
+  /**
+   * Under C_LOCK, right after the commit: this thread adopts the counts of
+   * the handles in the message whose body is at `s[off..]`.
+   */
+  private adoptHandles(s: Uint8Array = this.ctx.scratch, off = 0, flags = bodyFlags): DecodedRef[] {
+    let p = off + ((flags & F_OOL) !== 0 ? 8 : 0);
+    const nh = int32At(s, p);
+    p += 4;
     const out: DecodedRef[] = [];
     const a = this.a;
-    for (let i = 0; i < nh; i++, p += 3) {
-      const slot = dv[p]!;
-      const serial = dv[p + 1]!;
-      const side = dv[p + 2]!;
+    for (let i = 0; i < nh; i++, p += 12) {
+      const slot = int32At(s, p);
+      const serial = int32At(s, p + 4);
+      const side = int32At(s, p + 8);
       const off = a.channelOffset(slot, serial);
       if (off === 0) continue; // cannot happen while the message holds a count
       const rhw = off >> 2;
@@ -725,34 +877,148 @@ export class SharedCore<T> implements ChannelCore<T> {
 
   /** Decodes the body in scratch (after the lock is released). */
   private decodeBody(handles: DecodedRef[] | undefined): unknown {
-    const a = this.a;
-    let s: Uint8Array = this.ctx.scratch;
-    let start = 0;
-    let len = bodyLen;
-    if ((bodyFlags & F_HANDLES) !== 0) {
-      const nh = new Int32Array(s.buffer, (bodyFlags & F_OOL) !== 0 ? 8 : 0, 1)[0]!;
-      start = 4 + 12 * nh;
+    return this.decodeAt(this.ctx.scratch, 0, bodyLen, bodyFlags, handles);
+  }
+
+  /**
+   * Decodes the body copied to `s[off .. off + len)` (after the lock is
+   * released). An out-of-line message is decoded straight from its block,
+   * which is then freed: its bytes are copied once, into the value.
+   */
+  private decodeAt(s: Uint8Array, off: number, len: number, flags: number, handles: DecodedRef[] | undefined): unknown {
+    let p = off;
+    let ool = 0;
+    let n = 0;
+    if ((flags & F_OOL) !== 0) {
+      ool = int32At(s, p);
+      n = int32At(s, p + 4);
+      p += 8;
     }
-    if ((bodyFlags & F_OOL) !== 0) {
-      const head = new Int32Array(s.buffer, 0, 2);
-      const ool = head[0]!;
-      const n = head[1]!;
-      a.ensure(ool + n);
-      s = this.ctx.scratchFor(n);
-      s.set(a.u8.subarray(ool, ool + n), 0);
-      Atomics.sub(a.i32, this.hw + C_BYTES, a.blockBytes(ool));
-      a.free(ool);
-      start = 0;
-      len = n;
-    } else {
-      len -= start;
-    }
+    if ((flags & F_HANDLES) !== 0) p += 4 + 12 * int32At(s, p);
     if (handles !== undefined) hostHooks.beginDecode(handles, reviveRef(this.ctx));
     try {
-      return decoder.decode(s, start, len);
+      if (ool === 0) return decoder.decode(s, p, len - (p - off));
+      const a = this.a;
+      a.ensure(ool + n);
+      return decoder.decode(a.u8, ool, n);
     } finally {
       if (handles !== undefined) hostHooks.endDecode();
+      if (ool !== 0) {
+        Atomics.sub(this.a.i32, this.hw + C_BYTES, this.a.blockBytes(ool & ~7));
+        this.a.free(ool & ~7);
+      }
     }
+  }
+
+  /**
+   * Takes up to `max` messages under one lock hold, decodes them after it,
+   * and pushes them to `into`, in order. Returns how many; DISCONNECTED when
+   * there were none and every sender is gone.
+   */
+  tryRecvMany(into: T[], max: number): number | typeof DISCONNECTED {
+    if (this.kind === KIND_RENDEZVOUS || max <= 1) {
+      let got = 0;
+      while (got < max) {
+        const v = this.tryRecv();
+        if (v === EMPTY) break;
+        if (v === DISCONNECTED) return got === 0 ? DISCONNECTED : got;
+        into.push(v as T);
+        got++;
+      }
+      return got;
+    }
+    const a = this.a;
+    const hw = this.hw;
+    const senders = Atomics.load(a.i32, hw + C_SENDERS);
+    const got = a.lock(hw + C_LOCK);
+    if (got < 0) return 0;
+    const t = taken;
+    t.count = 0;
+    t.used = 0;
+    try {
+      if (got === 1) repairC(a, hw);
+      this.takeLocked(t, Math.min(max, MAX_BATCH));
+    } finally {
+      a.unlock(hw + C_LOCK);
+    }
+    const count = t.count;
+    if (count === 0) return senders <= 0 ? DISCONNECTED : 0;
+    this.wake(false);
+    let k = 0;
+    try {
+      for (; k < count; k++) into.push(this.decodeAt(t.u8, t.at[k]!, t.len[k]!, t.flags[k]!, t.handles[k]) as T);
+    } catch (e) {
+      // Corrupted memory: give back what the remaining messages hold.
+      for (k++; k < count; k++) discardBody(a, t.u8, t.flags[k]!, hw, t.at[k]!);
+      throw e;
+    } finally {
+      t.handles.fill(undefined, 0, count);
+    }
+    return count;
+  }
+
+  /**
+   * Under C_LOCK: copies up to `max` committed records out of the ring into
+   * `t`, marking each consumed, then publishes DEQ and HEAD once (and before
+   * skipping a PAD or following a LINK, see repairC).
+   */
+  private takeLocked(t: Taken, max: number): void {
+    const a = this.a;
+    const hw = this.hw;
+    let h = a.i32;
+    let ring = h[hw + C_RING]!;
+    let size = h[ring >> 2]!;
+    let head = h[hw + HEAD]!;
+    let deq = h[hw + DEQ]!;
+    while (t.count < max) {
+      const off = head & (size - 1);
+      const at = ring + RING_HEADER + off;
+      if (Atomics.load(h, (at >> 2) + 1) !== deq) break;
+      const w0 = h[at >> 2]!;
+      const flags = w0 >>> FLAG_SHIFT;
+      const len = w0 & BODY_MASK;
+      if ((flags & F_PAD) !== 0) {
+        Atomics.store(h, hw + DEQ, deq);
+        head += size - off;
+        Atomics.store(h, hw + HEAD, head);
+        continue;
+      }
+      if ((flags & F_LINK) !== 0) {
+        Atomics.store(h, hw + DEQ, deq);
+        const next = h[(at >> 2) + 2]!;
+        a.ensure(next + RING_HEADER);
+        h = a.i32;
+        head = h[(next >> 2) + 1]!;
+        Atomics.store(h, hw + C_RING, next);
+        Atomics.store(h, hw + HEAD, head);
+        Atomics.sub(h, hw + C_BYTES, a.blockBytes(ring));
+        retireRing(a, ring);
+        ring = next;
+        a.ensure(ring + RING_HEADER + h[ring >> 2]!);
+        h = a.i32;
+        size = h[ring >> 2]!;
+        continue;
+      }
+      const k = t.count++;
+      const to = t.reserve(len);
+      if (len <= SMALL_COPY) {
+        const d = t.i32;
+        const from = (at + 8) >> 2;
+        for (let i = to >> 2, e = i + ((len + 3) >> 2), f = from; i < e; i++, f++) d[i] = h[f]!;
+      } else {
+        t.u8.set(a.u8.subarray(at + 8, at + 8 + len), to);
+      }
+      t.at[k] = to;
+      t.len[k] = len;
+      t.flags[k] = flags;
+      h[(at >> 2) + 1] = ~deq; // COMMIT (consumed): published with HEAD below
+      if ((flags & F_HANDLES) !== 0) t.handles[k] = this.adoptHandles(t.u8, to, flags);
+      deq = (deq + 1) | 0;
+      head += recordSize(len);
+    }
+    if (t.count === 0) return;
+    Atomics.store(h, hw + DEQ, deq); // atomic: see dequeueLocked
+    Atomics.store(h, hw + HEAD, head);
   }
 
   canSend(): boolean {
@@ -954,7 +1220,7 @@ export class SharedCore<T> implements ChannelCore<T> {
       }
       if (took === seq) {
         // Ours again: give back what the message held.
-        discardBody(a, this.ctx.scratch, bodyLen, bodyFlags, hw);
+        discardBody(a, this.ctx.scratch, bodyFlags, hw);
         this.wake(false);
         return true;
       }
@@ -1054,6 +1320,12 @@ export class SharedCore<T> implements ChannelCore<T> {
     const h = () => a.i32;
     if (Atomics.load(h(), hw + C_RECEIVERS) <= 0) return DISCONNECTED;
     const n = this.encode(value);
+    if (found.length === 0 && this.kind !== KIND_RENDEZVOUS) {
+      // The common case, room now and no handles to move: no waiting state to set up.
+      const seq = this.commit(n, false);
+      if (seq > 0) return SENT;
+      if (seq < 0) return DISCONNECTED;
+    }
     const handles = found.slice();
     const restore = () => {
       found.length = 0;
@@ -1129,18 +1401,6 @@ export class SharedCore<T> implements ChannelCore<T> {
     }
   }
 
-  /** Sends as many of `values[from..]` as there is room for now, under one lock; returns how many. */
-  trySendMany(values: readonly T[], from: number): number | typeof DISCONNECTED {
-    let sent = 0;
-    for (let i = from; i < values.length; i++) {
-      const st = this.trySend(values[i]!);
-      if (st === SENT) sent++;
-      else if (st === DISCONNECTED) return sent === 0 ? DISCONNECTED : sent;
-      else break;
-    }
-    return sent;
-  }
-
   /**
    * Spins (adaptively) until `ready()`, then parks on this thread's wake
    * word until woken or `deadline`. Returns when `ready()` may be true.
@@ -1175,18 +1435,23 @@ export class SharedCore<T> implements ChannelCore<T> {
  * a plain loop beats TypedArray#set + subarray on views of a growable buffer.
  */
 const SMALL_COPY = 256;
-let encoderBuf: ArrayBufferLike | undefined;
+/** The encoder's scratch as words, cached by identity (reading `.buffer` costs more than a small copy). */
+let encoderSrc: Uint8Array | undefined;
 let encoder32: Int32Array = new Int32Array(0);
 
 /** Copies the encoder's `n` bytes into the arena at byte `p` (4-aligned). */
 function copyIn(a: Arena, h: Int32Array, p: number, n: number): void {
   const src = encoder.bytes;
-  if (n > SMALL_COPY) {
+  if (n > SMALL_COPY || encoder.external !== 0) {
+    if (encoder.external !== 0) {
+      encoder.writeTo(a.u8, p);
+      return;
+    }
     a.u8.set(src.subarray(0, n), p);
     return;
   }
-  if (src.buffer !== encoderBuf) {
-    encoderBuf = src.buffer;
+  if (src !== encoderSrc) {
+    encoderSrc = src;
     encoder32 = new Int32Array(src.buffer, 0, src.buffer.byteLength >> 2);
   }
   const to = p >> 2;
@@ -1195,6 +1460,214 @@ function copyIn(a: Arena, h: Int32Array, p: number, n: number): void {
   // The last bytes one by one: they need not fill a word of the encoder's buffer.
   const u8 = a.u8;
   for (let b = w << 2; b < n; b++) u8[p + b] = src[b]!;
+}
+
+/** Most records one lock hold writes or takes before publishing (bounds repair's search, see repairP). */
+const MAX_BATCH = 1024;
+/** Repair recognises a dead owner's unpublished records within this many sequence numbers. */
+const REPAIR_WINDOW = 1 << 16;
+
+/**
+ * The value a commit word holds before the record with sequence number `s`
+ * is written there. It must differ from `s` and from `~s` (consumed) by far
+ * more than REPAIR_WINDOW, so neither a consumer nor repair can mistake it
+ * for a record — whatever `s` is, sequence numbers wrap around.
+ */
+function cleared(s: number): number {
+  const c = (s ^ (1 << 31)) | 0;
+  // c is 2^31 away from s; make sure ~c is far from s too.
+  const d = (c + s + 1) | 0; // c - ~s
+  return d > -(1 << 29) && d < 1 << 29 ? (s + (1 << 30)) | 0 : c;
+}
+
+/** Reads the little-endian int32 at byte `p` of `s`. */
+function int32At(s: Uint8Array, p: number): number {
+  return s[p]! | (s[p + 1]! << 8) | (s[p + 2]! << 16) | (s[p + 3]! << 24);
+}
+
+/** Message bodies taken from a ring under one lock hold, in this thread (one take at a time). */
+class Taken {
+  count = 0;
+  used = 0;
+  readonly at: number[] = [];
+  readonly len: number[] = [];
+  readonly flags: number[] = [];
+  readonly handles: (DecodedRef[] | undefined)[] = [];
+  u8 = new Uint8Array(16384);
+  i32 = new Int32Array(this.u8.buffer);
+
+  /** Room for a body of `len` bytes (8-aligned, whole words readable); returns its offset. */
+  reserve(len: number): number {
+    const at = this.used;
+    const end = at + ((len + 7) & ~7);
+    if (end > this.u8.length) {
+      const bigger = new Uint8Array(Math.max(end, this.u8.length * 2));
+      bigger.set(this.u8.subarray(0, at));
+      this.u8 = bigger;
+      this.i32 = new Int32Array(bigger.buffer);
+    }
+    this.used = end;
+    return at;
+  }
+}
+
+const taken = new Taken();
+
+/** Sequence number of the first record of the last write (commit). */
+let batchSeq = 0;
+
+/**
+ * Messages encoded for one locked write, in this thread (one write at a
+ * time). A batch encodes every value first, outside the lock, into a
+ * staging buffer; a single send leaves its bytes in the encoder.
+ */
+class Batch {
+  count = 0;
+  /** Encoded length of each message. */
+  readonly n: number[] = [];
+  /** Record body length (handle references and out-of-line reference included). */
+  readonly body: number[] = [];
+  readonly flags: number[] = [];
+  /** Out-of-line block, 0 when inline. */
+  readonly ool: number[] = [];
+  /** Byte offset of the inline bytes in `u8`; -1 while they are still in the encoder. */
+  readonly at: number[] = [];
+  /** End (exclusive) of each message's handles in `refs`. */
+  readonly refEnd: number[] = [];
+  readonly refs: HandleRef[] = [];
+  /** Bytes of the out-of-line blocks (arena block sizes). */
+  oolBytes = 0;
+  /** Staging bytes in use. */
+  used = 0;
+  u8 = new Uint8Array(16384);
+  i32 = new Int32Array(this.u8.buffer);
+
+  clear(): void {
+    this.count = 0;
+    if (this.refs.length !== 0) this.refs.length = 0;
+    this.used = 0;
+    this.oolBytes = 0;
+  }
+
+  /**
+   * Adds the message in the encoder (its handles in `found`). A message
+   * above `inlineMax` is written to an out-of-line block now, outside the
+   * lock. `stage`: copy the bytes to staging (the encoder is about to be
+   * reused). False when the arena has no room for the block.
+   */
+  add(a: Arena, n: number, stage: boolean, inlineMax: number): boolean {
+    const nh = found.length;
+    const handleBytes = nh === 0 ? 0 : 4 + 12 * nh;
+    let body = handleBytes + n;
+    let ool = 0;
+    let at = -1;
+    if (body > inlineMax) {
+      // The message starts 0-7 bytes into its block so that its first large
+      // payload lands 8-aligned: copies to and from shared memory run several
+      // times faster aligned. The record holds the start; the block is
+      // `start & ~7` (blocks are 8-aligned).
+      const ext = encoder.externalOffset;
+      const shift = ext < 0 ? 0 : -ext & 7;
+      const block = a.alloc(n + shift);
+      if (block === 0) return false;
+      ool = block + shift;
+      a.ensure(ool + n);
+      writeEncoded(a.u8, ool, n);
+      body = 8 + handleBytes;
+      this.oolBytes += a.blockBytes(block);
+    } else if (stage) {
+      at = this.used;
+      const end = at + ((n + 7) & ~7);
+      if (end > this.u8.length) {
+        const bigger = new Uint8Array(Math.max(end, this.u8.length * 2));
+        bigger.set(this.u8.subarray(0, at));
+        this.u8 = bigger;
+        this.i32 = new Int32Array(bigger.buffer);
+      }
+      writeEncoded(this.u8, at, n, this.i32);
+      this.used = end;
+    }
+    const k = this.count++;
+    this.n[k] = n;
+    this.body[k] = body;
+    this.flags[k] = (ool !== 0 ? F_OOL : 0) | (nh !== 0 ? F_HANDLES : 0);
+    this.ool[k] = ool;
+    this.at[k] = at;
+    for (let i = 0; i < nh; i++) this.refs.push(found[i]!);
+    this.refEnd[k] = this.refs.length;
+    return true;
+  }
+
+  /** Is one of `refs` already in this batch? */
+  holdsAny(refs: readonly HandleRef[]): boolean {
+    for (const r of refs) for (const q of this.refs) if (q.handle === r.handle) return true;
+    return false;
+  }
+
+  /** Copies message `k`'s inline bytes to the arena at byte `p` (4-aligned). */
+  copyOut(a: Arena, h: Int32Array, k: number, p: number, n: number): void {
+    const at = this.at[k]!;
+    if (at < 0) {
+      copyIn(a, h, p, n);
+      return;
+    }
+    if (n > SMALL_COPY) {
+      a.u8.set(this.u8.subarray(at, at + n), p);
+      return;
+    }
+    // Whole words: staging offsets are 8-aligned and padded.
+    const src = this.i32;
+    const from = at >> 2;
+    const to = p >> 2;
+    const w = (n + 3) >> 2;
+    for (let i = 0; i < w; i++) h[to + i] = src[from + i]!;
+  }
+
+  /** Bytes of the out-of-line blocks of the first `k` messages. */
+  oolBytesOf(a: Arena, k: number): number {
+    if (this.oolBytes === 0) return 0;
+    let s = 0;
+    for (let i = 0; i < k; i++) if (this.ool[i] !== 0) s += a.blockBytes(this.ool[i]! & ~7);
+    return s;
+  }
+
+  /** Frees the out-of-line blocks of the messages from `k` on (not written). */
+  freeFrom(a: Arena, k: number): void {
+    if (this.oolBytes === 0) return;
+    for (let i = k; i < this.count; i++) if (this.ool[i] !== 0) a.free(this.ool[i]! & ~7);
+  }
+
+  /** The first `k` messages were sent: the handles they carried moved with them. */
+  moveHandles(k: number): void {
+    const end = k === 0 ? 0 : this.refEnd[k - 1]!;
+    if (end === 0) return;
+    const handles = this.refs.slice(0, end).map((r) => r.handle);
+    this.refs.length = 0;
+    for (const h of handles) h.close();
+  }
+}
+
+const batch = new Batch();
+
+/** Copies the encoder's last message (`n` bytes) to `dst` at `at` (4-aligned; `dst32` is `dst` as words). */
+function writeEncoded(dst: Uint8Array, at: number, n: number, dst32?: Int32Array): void {
+  if (encoder.external !== 0) {
+    encoder.writeTo(dst, at);
+    return;
+  }
+  const src = encoder.bytes;
+  if (n > SMALL_COPY || dst32 === undefined) {
+    dst.set(n === src.length ? src : src.subarray(0, n), at);
+    return;
+  }
+  if (src !== encoderSrc) {
+    encoderSrc = src;
+    encoder32 = new Int32Array(src.buffer, 0, src.buffer.byteLength >> 2);
+  }
+  const to = at >> 2;
+  const w = n >> 2;
+  for (let i = 0; i < w; i++) dst32[to + i] = encoder32[i]!;
+  for (let b = w << 2; b < n; b++) dst[at + b] = src[b]!;
 }
 
 /** Makes the local handle for a reference whose count this thread adopted in adoptHandles. */
@@ -1225,14 +1698,18 @@ function pow2(n: number): number {
   return p;
 }
 
-/** Allocates a zeroed ring of `size` bytes whose first position is `start`. */
-function allocRing(a: Arena, size: number, start: number): number {
+/**
+ * Allocates a zeroed ring of `size` bytes whose first position is `start`
+ * and whose first record will have sequence number `seq`.
+ */
+function allocRing(a: Arena, size: number, start: number, seq: number): number {
   const r = a.alloc(RING_HEADER + size);
   if (r === 0) return 0;
   a.ensure(r + RING_HEADER + size);
   a.u8.fill(0, r, r + RING_HEADER + size);
   a.i32[r >> 2] = size;
   a.i32[(r >> 2) + 1] = start;
+  a.i32[((r + RING_HEADER + (start & (size - 1))) >> 2) + 1] = cleared(seq);
   return r;
 }
 
@@ -1272,18 +1749,85 @@ function peekCommitted(a: Arena, hw: number): boolean {
   return Atomics.load(h, (at >> 2) + 1) === Atomics.load(h, hw + DEQ);
 }
 
+/** Where a walk over a dead owner's records ended (walkP/walkC). */
+let walkPos = 0;
+let walkSeq = 0;
+let walkLink = -1;
+
 /**
- * Repairs the producer side after taking P_LOCK over from a dead owner: a
- * committed record (or PAD/LINK) that TAIL/ENQ do not account for yet is
- * accounted for. Nothing else can be half-done: a record is invisible to
- * consumers until its commit word is stored.
+ * From byte position `pos` of the ring at `ring`, steps over the records
+ * numbered `e`, `e + 1`, … that are committed or consumed (PAD records
+ * included), stopping at the first other one or at a LINK (walkLink: its
+ * word offset). Leaves the end in walkPos/walkSeq.
+ */
+function walkP(h: Int32Array, ring: number, pos: number, e: number): void {
+  const size = h[ring >> 2]!;
+  const data = ring + RING_HEADER;
+  walkLink = -1;
+  for (;;) {
+    const off = pos & (size - 1);
+    const at = data + off;
+    const mark = Atomics.load(h, (at >> 2) + 1);
+    if (mark !== e && mark !== ~e) break;
+    const flags = h[at >> 2]! >>> FLAG_SHIFT;
+    if ((flags & F_PAD) !== 0) pos += size - off;
+    else if ((flags & F_LINK) !== 0) {
+      walkLink = at >> 2;
+      break;
+    } else {
+      pos += recordSize(h[at >> 2]! & BODY_MASK);
+      e = (e + 1) | 0;
+    }
+  }
+  walkPos = pos;
+  walkSeq = e;
+}
+
+/** Like walkP, over consumed records only (no PAD or LINK: a consumer publishes before those). */
+function walkC(h: Int32Array, ring: number, pos: number, e: number): void {
+  const size = h[ring >> 2]!;
+  const data = ring + RING_HEADER;
+  for (;;) {
+    const at = data + (pos & (size - 1));
+    if (Atomics.load(h, (at >> 2) + 1) !== ~e) break;
+    pos += recordSize(h[at >> 2]! & BODY_MASK);
+    e = (e + 1) | 0;
+  }
+  walkPos = pos;
+  walkSeq = e;
+}
+
+/** Is `s` one of the REPAIR_WINDOW sequence numbers before `count`? */
+function justBefore(s: number, count: number): boolean {
+  const d = (count - s) | 0;
+  return d > 0 && d <= REPAIR_WINDOW;
+}
+
+/**
+ * Repairs the producer side after taking P_LOCK over from a dead owner.
+ *
+ * A producer writes records (each made visible by its commit word, in
+ * order), then stores ENQ, then TAIL, once per batch of up to MAX_BATCH
+ * records, and publishes both before it grows the ring. So from TAIL on the
+ * dead owner left zero or more committed records (some perhaps already
+ * taken by a consumer: `~seq`) with consecutive numbers, PAD records
+ * between them, and ENQ counts either none of them or all of them:
+ * - none: the record at TAIL is numbered ENQ; walk to the last one;
+ * - all: it is numbered a little below ENQ, and the walk from it ends
+ *   exactly at ENQ (a commit word holds `s` or `~s`; only one reading
+ *   walks to ENQ).
+ * Then TAIL goes past them and ENQ past the last. A record whose commit
+ * word was not stored yet is invisible to consumers and is overwritten by
+ * the next producer: a half-written message is never delivered. (The
+ * owner's stores have long landed when its death is known, milliseconds
+ * later: repair sees a prefix of what it did.)
  */
 export function repairP(a: Arena, hw: number): void {
   for (;;) {
     const h = a.i32;
     const ring = h[hw + P_RING]!;
     a.ensure(ring + RING_HEADER);
-    const size = h[ring >> 2]!;
+    const size = a.i32[ring >> 2]!;
     a.ensure(ring + RING_HEADER + size);
     const start = h[(ring >> 2) + 1]!;
     let tail = h[hw + TAIL]!;
@@ -1291,66 +1835,70 @@ export function repairP(a: Arena, hw: number): void {
       tail = start;
       Atomics.store(h, hw + TAIL, tail);
     }
-    const off = tail & (size - 1);
-    const at = ring + RING_HEADER + off;
     const enq = h[hw + ENQ]!;
-    // Committed (`enq`), or committed and already consumed (`~enq`): a
-    // consumer may take a record whose producer died before advancing ENQ.
-    const mark = Atomics.load(h, (at >> 2) + 1);
-    const prev = (enq - 1) | 0;
-    if (mark === prev || mark === ~prev) {
-      // The owner counted the record (ENQ) but died before moving TAIL past it.
-      Atomics.store(h, hw + TAIL, tail + recordSize(h[at >> 2]! & BODY_MASK));
-      continue;
+    const mark = Atomics.load(h, ((ring + RING_HEADER + (tail & (size - 1))) >> 2) + 1);
+    if (mark === enq || mark === ~enq) walkP(h, ring, tail, enq);
+    else {
+      let ok = false;
+      for (const c of [mark, ~mark]) {
+        if (!justBefore(c, enq)) continue;
+        walkP(h, ring, tail, c);
+        if (walkSeq === enq && walkLink < 0) {
+          ok = true;
+          break;
+        }
+      }
+      if (!ok) return;
     }
-    if (mark !== enq && mark !== ~enq) return;
-    const w0 = h[at >> 2]!;
-    const flags = w0 >>> FLAG_SHIFT;
-    if ((flags & F_PAD) !== 0) Atomics.store(h, hw + TAIL, tail + (size - off));
-    else if ((flags & F_LINK) !== 0) {
-      const next = h[(at >> 2) + 2]!;
-      a.ensure(next + RING_HEADER);
-      Atomics.store(a.i32, hw + P_RING, next);
-      Atomics.store(a.i32, hw + TAIL, a.i32[(next >> 2) + 1]!);
-      retireRing(a, ring); // the dead producer had not left it yet
-    } else {
-      Atomics.store(h, hw + TAIL, tail + recordSize(w0 & BODY_MASK));
-      Atomics.store(h, hw + ENQ, enq + 1);
+    if (((walkSeq - enq) | 0) > 0) Atomics.store(h, hw + ENQ, walkSeq);
+    if (walkLink < 0) {
+      Atomics.store(h, hw + TAIL, walkPos);
+      return;
     }
+    // The owner died growing the ring, after committing the link: follow it.
+    const next = h[walkLink + 2]!;
+    a.ensure(next + RING_HEADER);
+    Atomics.store(a.i32, hw + P_RING, next);
+    Atomics.store(a.i32, hw + TAIL, a.i32[(next >> 2) + 1]!);
+    retireRing(a, ring); // the dead producer had not left it yet
   }
 }
 
 /**
- * Repairs the consumer side after taking C_LOCK over from a dead owner: a
- * record consumed (commit word `~seq`) but not yet accounted for in
- * HEAD/DEQ is accounted for; a ring switch half done is finished.
+ * Repairs the consumer side after taking C_LOCK over from a dead owner.
+ *
+ * A consumer marks each record it takes consumed (`~seq`), then stores DEQ,
+ * then HEAD, once per batch of up to MAX_BATCH records, and publishes both
+ * before it skips a PAD or follows a LINK. So from HEAD on the dead owner
+ * left zero or more consumed records with consecutive numbers, all counted
+ * by DEQ or none; as in repairP, the numbers tell which. HEAD goes past
+ * them and DEQ past the last. Those messages are lost with the thread that
+ * took them (it never handed them to anyone); the rest stay for the next
+ * receiver.
  */
 export function repairC(a: Arena, hw: number): void {
-  for (;;) {
-    const h = a.i32;
-    const ring = h[hw + C_RING]!;
-    a.ensure(ring + RING_HEADER);
-    const size = h[ring >> 2]!;
-    a.ensure(ring + RING_HEADER + size);
-    const start = h[(ring >> 2) + 1]!;
-    let head = h[hw + HEAD]!;
-    if (((head - start) | 0) < 0) {
-      head = start;
-      Atomics.store(h, hw + HEAD, head);
-    }
-    const at = ring + RING_HEADER + (head & (size - 1));
-    const deq = h[hw + DEQ]!;
-    const mark = Atomics.load(h, (at >> 2) + 1);
-    const w0 = h[at >> 2]!;
-    if (mark === ~((deq - 1) | 0)) {
-      // Consumed and counted (DEQ), but the owner died before moving HEAD past it.
-      Atomics.store(h, hw + HEAD, head + recordSize(w0 & BODY_MASK));
-      continue;
-    }
-    if (mark !== ~deq) return;
-    Atomics.store(h, hw + DEQ, deq + 1);
-    Atomics.store(h, hw + HEAD, head + recordSize(w0 & BODY_MASK));
+  let h = a.i32;
+  const ring = h[hw + C_RING]!;
+  a.ensure(ring + RING_HEADER);
+  const size = a.i32[ring >> 2]!;
+  a.ensure(ring + RING_HEADER + size);
+  h = a.i32;
+  const start = h[(ring >> 2) + 1]!;
+  let head = h[hw + HEAD]!;
+  if (((head - start) | 0) < 0) {
+    head = start;
+    Atomics.store(h, hw + HEAD, head);
   }
+  const deq = h[hw + DEQ]!;
+  const mark = Atomics.load(h, ((ring + RING_HEADER + (head & (size - 1))) >> 2) + 1);
+  if (mark === deq) return; // committed, not taken
+  if (mark === ~deq) walkC(h, ring, head, deq);
+  else if (justBefore(~mark, deq)) {
+    walkC(h, ring, head, ~mark);
+    if (walkSeq !== deq) return;
+  } else return;
+  if (((walkSeq - deq) | 0) > 0) Atomics.store(h, hw + DEQ, walkSeq);
+  Atomics.store(h, hw + HEAD, walkPos);
 }
 
 /**
@@ -1358,19 +1906,19 @@ export function repairC(a: Arena, hw: number): void {
  * out-of-line block and the handle counts it carried (releasing those may
  * disconnect or free other channels).
  */
-function discardBody(a: Arena, scratch: Uint8Array, len: number, flags: number, hw: number): void {
-  const v = new Int32Array(scratch.buffer, 0, Math.max(1, (len + 3) >> 2));
-  let p = 0;
+function discardBody(a: Arena, scratch: Uint8Array, flags: number, hw: number, off = 0): void {
+  let p = off;
   if ((flags & F_OOL) !== 0) {
-    const ool = v[0]!;
+    const ool = int32At(scratch, p) & ~7; // the block (the message may start a few bytes in)
     Atomics.sub(a.i32, hw + C_BYTES, a.blockBytes(ool));
     a.free(ool);
-    p = 2;
+    p += 8;
   }
   if ((flags & F_HANDLES) !== 0) {
     const refs: number[] = [];
-    const nh = v[p++]!;
-    for (let i = 0; i < nh; i++, p += 3) refs.push(v[p]!, v[p + 1]!, v[p + 2]!);
+    const nh = int32At(scratch, p);
+    p += 4;
+    for (let i = 0; i < nh; i++, p += 12) refs.push(int32At(scratch, p), int32At(scratch, p + 4), int32At(scratch, p + 8));
     for (let i = 0; i < refs.length; i += 3) {
       const off = a.channelOffset(refs[i]!, refs[i + 1]!);
       if (off !== 0) releaseShared(a, off >> 2, refs[i + 2] === 0 ? 'send' : 'recv', 1);
@@ -1479,7 +2027,7 @@ function drainLocked(a: Arena, hw: number): void {
     Atomics.store(h, (at >> 2) + 1, ~seq);
     Atomics.store(h, hw + DEQ, seq + 1);
     Atomics.store(h, hw + HEAD, head + recordSize(len));
-    discardBody(a, copy, len, flags, hw);
+    discardBody(a, copy, flags, hw);
   }
 }
 

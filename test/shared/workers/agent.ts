@@ -36,6 +36,10 @@ async function produce(): Promise<void> {
     else if (mode === 'async') await tx.send({ p: id, i: i++ });
     else if (mode === 'try') {
       if (tx.offer({ p: id, i })) i++;
+    } else if (mode === 'many') {
+      const k = Math.min(n - i, 1 + Math.floor(rand() * 64));
+      tx.sendManySync(Array.from({ length: k }, (_, j) => ({ p: id, i: i + j })));
+      i += k;
     } else {
       const k = Math.min(n - i, 1 + Math.floor(rand() * 16));
       const batch = Array.from({ length: k }, (_, j) => ({ p: id, i: i + j }));
@@ -75,7 +79,7 @@ async function consume(): Promise<void> {
         }
       } else {
         into.length = 0;
-        rx.recvManySync(into, 1 + Math.floor(rand() * 32));
+        rx.recvManySync(into, 1 + Math.floor(rand() * (mode === 'many' ? 128 : 32)));
         for (const m of into) got.push(m.p, m.i);
       }
     } catch (e) {
@@ -116,10 +120,15 @@ async function selectConsume(): Promise<void> {
 /** Doubles x and replies on the Sender inside each request. */
 function server(): void {
   const rx = hs.rx as Receiver<{ x: number; reply: Sender<number> }>;
+  // job.many: take requests in batches (recvManySync).
+  const pending: { x: number; reply: Sender<number> }[] = [];
   for (;;) {
     let req: { x: number; reply: Sender<number> };
     try {
-      req = rx.recvSync();
+      if (job.many) {
+        if (pending.length === 0) rx.recvManySync(pending, 16);
+        req = pending.shift()!;
+      } else req = rx.recvSync();
     } catch (e) {
       if (e instanceof RecvError) break;
       throw e;
@@ -214,6 +223,18 @@ function forever(): void {
     } else if (op === 'trySend') {
       if ((hs.tx as Sender<unknown>).offer(i)) i++, done();
     } else if (op === 'tryRecv') (hs.rx as Receiver<unknown>).poll(undefined);
+    else if (op === 'sendMany') {
+      // Batches of 1 to 24; progress counts the values reported sent.
+      const k = 1 + (i % 24);
+      const batch = Array.from({ length: k }, (_, j) => ({ i: i + j, pad: 'p'.repeat((i + j) % 200) }));
+      const sent = (hs.tx as Sender<unknown>).trySendMany(batch);
+      i += sent;
+      Atomics.add(progress, 0, sent);
+    } else if (op === 'recvMany') {
+      const into: unknown[] = [];
+      const got = (hs.rx as Receiver<unknown>).recvManySync(into, 1 + (i++ % 32));
+      Atomics.add(progress, 0, got);
+    }
   }
 }
 
