@@ -33,7 +33,7 @@
  * Environment: WEFT_BENCH_N (messages), WEFT_BENCH_ROUNDS, WEFT_BENCH_RUN_MS,
  * WEFT_BENCH_CAP (the N of bounded(N)), WEFT_BENCH_PEERS, WEFT_BENCH_WORKLOADS,
  * WEFT_BENCH_FLAVORS (comma lists), WEFT_BENCH_SEED, WEFT_BENCH_TIMEOUT_MS, WEFT_BENCH_WARM
- * (0: no resident channels; see {@link InThreadOptions.warm}).
+ * (0: no resident channels; see {@link InThreadOptions.warm}), WEFT_BENCH_CLOCK (wall or cpu).
  *
  * @module
  */
@@ -78,6 +78,13 @@ export interface InThreadOptions {
    * long-lived channels sees; off is what one that makes and drops channels sees.
    */
   warm?: boolean;
+  /**
+   * What a run's duration is (WEFT_BENCH_CLOCK; default `'wall'`): elapsed time, or `'cpu'`, the
+   * CPU time this process used (user + system, all its threads: GC helpers included). Every
+   * workload runs on one thread, so on a machine busy with other work CPU time leaves out the
+   * time the process waited for a core, which elapsed time counts at random.
+   */
+  clock?: 'wall' | 'cpu';
   /** Seed of the random run order (WEFT_BENCH_SEED; default from the clock). */
   seed?: number;
   /** Progress lines (default: to stderr). */
@@ -131,6 +138,7 @@ export interface InThreadResults {
     readonly cap: number;
     readonly timeoutMs: number;
     readonly warm: boolean;
+    readonly clock: 'wall' | 'cpu';
   };
   readonly libraries: readonly { readonly name: string; readonly pkg: string; readonly version: string; readonly note: string }[];
   readonly rows: readonly RowResult[];
@@ -159,6 +167,8 @@ export function optionsFromEnv(env: NodeJS.ProcessEnv = process.env): InThreadOp
   set('cap', num('WEFT_BENCH_CAP'));
   set('timeoutMs', num('WEFT_BENCH_TIMEOUT_MS'));
   set('seed', num('WEFT_BENCH_SEED'));
+  const clock = env['WEFT_BENCH_CLOCK'];
+  if (clock !== undefined && clock !== '') o.clock = pick(clock, ['wall', 'cpu'] as const, 'WEFT_BENCH_CLOCK');
   const warm = env['WEFT_BENCH_WARM'];
   if (warm !== undefined && warm !== '') o.warm = !['0', 'false', 'off', 'no'].includes(warm.toLowerCase());
   set('peers', list('WEFT_BENCH_PEERS'));
@@ -261,6 +271,15 @@ const gc: (() => void) | undefined = (globalThis as { gc?: () => void }).gc;
 /** Resolves on the next macrotask turn: lets timers and immediates left by the last run settle. */
 const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
+/** Elapsed milliseconds. */
+const wallMs = (): number => performance.now();
+/** CPU milliseconds used by this process so far. */
+const cpuMs = (): number => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+};
+let clockMs = wallMs;
+
 /** One timed, verified run: msgs/s. Throws on a wrong sum or a timeout. */
 async function measure(peer: Peer<unknown>, workload: Workload, capacity: number, n: number, timeoutMs: number): Promise<number> {
   await turn();
@@ -270,10 +289,10 @@ async function measure(peer: Peer<unknown>, workload: Workload, capacity: number
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new Error(`timed out after ${timeoutMs} ms (deadlock or livelock)`)), timeoutMs);
   });
-  const t0 = performance.now();
+  const t0 = clockMs();
   try {
     const sum = await Promise.race([runWorkload(peer, workload, capacity, n), timeout]);
-    const ms = performance.now() - t0;
+    const ms = clockMs() - t0;
     const want = (n * (n - 1)) / 2;
     if (sum !== want) throw new Error(`wrong result: sum of received values ${sum}, expected ${want} (lost or duplicated messages)`);
     return (n / ms) * 1000;
@@ -356,6 +375,8 @@ export async function runInThread(options: InThreadOptions = {}): Promise<InThre
   const cap = options.cap ?? 64;
   const timeoutMs = options.timeoutMs ?? 30_000;
   const warm = options.warm ?? true;
+  const clock = options.clock ?? 'wall';
+  clockMs = clock === 'cpu' ? cpuMs : wallMs;
   const seed = options.seed ?? Date.now() % 1_000_000;
   const log = options.log ?? ((line: string) => process.stderr.write(line + '\n'));
   const workloads = options.workloads ?? WORKLOADS;
@@ -376,7 +397,7 @@ export async function runInThread(options: InThreadOptions = {}): Promise<InThre
       }
     }
   }
-  log(`inthread: ${cases.length} cases, ${rounds} rounds, ${messages} messages, seed ${seed}, gc ${gc ? 'on' : 'off (run node with --expose-gc)'}, resident channels ${warm ? 'on' : 'off'}`);
+  log(`inthread: ${cases.length} cases, ${rounds} rounds, ${messages} messages, seed ${seed}, gc ${gc ? 'on' : 'off (run node with --expose-gc)'}, resident channels ${warm ? 'on' : 'off'}, ${clock} clock`);
 
   const label = (c: Case): string => `${c.workload} ${c.flavor} ${c.peer.name}`;
   const fail = (c: Case, e: unknown): void => {
@@ -461,7 +482,7 @@ export async function runInThread(options: InThreadOptions = {}): Promise<InThre
     loadavg: { start: round2(loadStart), end: round2(loadavg()[0]!) },
     seed,
     durationMs: Math.round(performance.now() - started),
-    options: { messages, rounds, runMs, minMessages, cap, timeoutMs, warm },
+    options: { messages, rounds, runMs, minMessages, cap, timeoutMs, warm, clock },
     libraries: peers.map((p) => ({ name: p.name, pkg: p.pkg || 'weft', version: versionOf(p.pkg), note: p.note })),
     rows,
   };
@@ -493,7 +514,7 @@ export function formatInThread(res: InThreadResults): string {
   const o = res.options;
   out.push(
     `In-thread channels: M msgs/s, median of ${o.rounds} interleaved rounds; ${o.messages.toLocaleString('en-US')} messages per run; ` +
-      `bounded(N) = bounded(${o.cap}); Node ${res.node}, ${res.cpus} CPUs, gc between runs ${res.gc ? 'on' : 'OFF'}; resident channels per library ${o.warm ? 'on' : 'off'}; ` +
+      `bounded(N) = bounded(${o.cap}); Node ${res.node}, ${res.cpus} CPUs, gc between runs ${res.gc ? 'on' : 'OFF'}; resident channels per library ${o.warm ? 'on' : 'off'}; ${o.clock === 'cpu' ? 'CPU time of the process' : 'elapsed time'}; ` +
       `load average ${res.loadavg.start} at start, ${res.loadavg.end} at end`,
   );
   if (Math.max(res.loadavg.start, res.loadavg.end) > res.cpus) {

@@ -50,6 +50,8 @@ export class Operation<T> implements Waiter<T> {
 
   /** Parks on `core` and returns the promise the core will settle. The caller has already tried the non-blocking path. */
   park(core: ChannelCore<T>): Promise<T> {
+    // The executor does not escape: the optimizer inlines it and allocates no closure
+    // (one shared executor writing module variables measured slower).
     const promise = new Promise<T>((resolve, reject) => {
       this.resolve = resolve;
       this.reject = reject;
