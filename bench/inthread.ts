@@ -32,7 +32,8 @@
  * Run: `npx tsc -p tsconfig.json && node --expose-gc dist/bench/inthread.js`
  * Environment: WEFT_BENCH_N (messages), WEFT_BENCH_ROUNDS, WEFT_BENCH_RUN_MS,
  * WEFT_BENCH_CAP (the N of bounded(N)), WEFT_BENCH_PEERS, WEFT_BENCH_WORKLOADS,
- * WEFT_BENCH_FLAVORS (comma lists), WEFT_BENCH_SEED, WEFT_BENCH_TIMEOUT_MS.
+ * WEFT_BENCH_FLAVORS (comma lists), WEFT_BENCH_SEED, WEFT_BENCH_TIMEOUT_MS, WEFT_BENCH_WARM
+ * (0: no resident channels; see {@link InThreadOptions.warm}), WEFT_BENCH_CLOCK (wall or cpu).
  *
  * @module
  */
@@ -66,6 +67,24 @@ export interface InThreadOptions {
   flavors?: readonly Flavor[];
   /** A run that takes longer fails (WEFT_BENCH_TIMEOUT_MS; default 30,000). */
   timeoutMs?: number;
+  /**
+   * Keep every library's channel classes alive for the whole suite (WEFT_BENCH_WARM; default
+   * true, `0` turns it off): before calibrating, each library gets, per flavor, one channel with
+   * a parked receive and one with a parked send, made through its adapter and never completed.
+   * Each run makes fresh channels and a GC runs between runs; without residents, V8 may drop a
+   * library's hidden classes once all its channels are garbage and throw away the optimized code
+   * built on them, so every run starts cold — a cost that depends on how a library builds its
+   * objects (classes more than object literals), not on its channel. Warm is what a program with
+   * long-lived channels sees; off is what one that makes and drops channels sees.
+   */
+  warm?: boolean;
+  /**
+   * What a run's duration is (WEFT_BENCH_CLOCK; default `'wall'`): elapsed time, or `'cpu'`, the
+   * CPU time this process used (user + system, all its threads: GC helpers included). Every
+   * workload runs on one thread, so on a machine busy with other work CPU time leaves out the
+   * time the process waited for a core, which elapsed time counts at random.
+   */
+  clock?: 'wall' | 'cpu';
   /** Seed of the random run order (WEFT_BENCH_SEED; default from the clock). */
   seed?: number;
   /** Progress lines (default: to stderr). */
@@ -118,6 +137,8 @@ export interface InThreadResults {
     readonly minMessages: number;
     readonly cap: number;
     readonly timeoutMs: number;
+    readonly warm: boolean;
+    readonly clock: 'wall' | 'cpu';
   };
   readonly libraries: readonly { readonly name: string; readonly pkg: string; readonly version: string; readonly note: string }[];
   readonly rows: readonly RowResult[];
@@ -146,6 +167,10 @@ export function optionsFromEnv(env: NodeJS.ProcessEnv = process.env): InThreadOp
   set('cap', num('WEFT_BENCH_CAP'));
   set('timeoutMs', num('WEFT_BENCH_TIMEOUT_MS'));
   set('seed', num('WEFT_BENCH_SEED'));
+  const clock = env['WEFT_BENCH_CLOCK'];
+  if (clock !== undefined && clock !== '') o.clock = pick(clock, ['wall', 'cpu'] as const, 'WEFT_BENCH_CLOCK');
+  const warm = env['WEFT_BENCH_WARM'];
+  if (warm !== undefined && warm !== '') o.warm = !['0', 'false', 'off', 'no'].includes(warm.toLowerCase());
   set('peers', list('WEFT_BENCH_PEERS'));
   set('workloads', list('WEFT_BENCH_WORKLOADS')?.map((w) => pick(w, WORKLOADS, 'WEFT_BENCH_WORKLOADS')));
   set('flavors', list('WEFT_BENCH_FLAVORS')?.map((f) => pick(f, FLAVORS, 'WEFT_BENCH_FLAVORS')));
@@ -246,6 +271,15 @@ const gc: (() => void) | undefined = (globalThis as { gc?: () => void }).gc;
 /** Resolves on the next macrotask turn: lets timers and immediates left by the last run settle. */
 const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
+/** Elapsed milliseconds. */
+const wallMs = (): number => performance.now();
+/** CPU milliseconds used by this process so far. */
+const cpuMs = (): number => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+};
+let clockMs = wallMs;
+
 /** One timed, verified run: msgs/s. Throws on a wrong sum or a timeout. */
 async function measure(peer: Peer<unknown>, workload: Workload, capacity: number, n: number, timeoutMs: number): Promise<number> {
   await turn();
@@ -255,15 +289,28 @@ async function measure(peer: Peer<unknown>, workload: Workload, capacity: number
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new Error(`timed out after ${timeoutMs} ms (deadlock or livelock)`)), timeoutMs);
   });
-  const t0 = performance.now();
+  const t0 = clockMs();
   try {
     const sum = await Promise.race([runWorkload(peer, workload, capacity, n), timeout]);
-    const ms = performance.now() - t0;
+    const ms = clockMs() - t0;
     const want = (n * (n - 1)) / 2;
     if (sum !== want) throw new Error(`wrong result: sum of received values ${sum}, expected ${want} (lost or duplicated messages)`);
     return (n / ms) * 1000;
   } finally {
     clearTimeout(timer);
+  }
+}
+
+/** Channels that must stay reachable for the whole suite (see {@link InThreadOptions.warm}). */
+const residents: unknown[] = [];
+
+/** One channel with a parked receive and, if it has a capacity, one with a parked send, never completed. */
+function keepWarm(peer: Peer<unknown>, capacity: number): void {
+  const idle = peer.make(capacity);
+  residents.push(idle, peer.recvLoop(idle, 1).catch(() => {}));
+  if (capacity !== Infinity) {
+    const full = peer.make(capacity);
+    residents.push(full, peer.sendLoop(full, 0, capacity + 1).catch(() => {}));
   }
 }
 
@@ -327,6 +374,9 @@ export async function runInThread(options: InThreadOptions = {}): Promise<InThre
   const minMessages = Math.min(messages, options.minMessages ?? 20_000);
   const cap = options.cap ?? 64;
   const timeoutMs = options.timeoutMs ?? 30_000;
+  const warm = options.warm ?? true;
+  const clock = options.clock ?? 'wall';
+  clockMs = clock === 'cpu' ? cpuMs : wallMs;
   const seed = options.seed ?? Date.now() % 1_000_000;
   const log = options.log ?? ((line: string) => process.stderr.write(line + '\n'));
   const workloads = options.workloads ?? WORKLOADS;
@@ -347,7 +397,7 @@ export async function runInThread(options: InThreadOptions = {}): Promise<InThre
       }
     }
   }
-  log(`inthread: ${cases.length} cases, ${rounds} rounds, ${messages} messages, seed ${seed}, gc ${gc ? 'on' : 'off (run node with --expose-gc)'}`);
+  log(`inthread: ${cases.length} cases, ${rounds} rounds, ${messages} messages, seed ${seed}, gc ${gc ? 'on' : 'off (run node with --expose-gc)'}, resident channels ${warm ? 'on' : 'off'}, ${clock} clock`);
 
   const label = (c: Case): string => `${c.workload} ${c.flavor} ${c.peer.name}`;
   const fail = (c: Case, e: unknown): void => {
@@ -355,6 +405,15 @@ export async function runInThread(options: InThreadOptions = {}): Promise<InThre
     log(`  FAILED ${label(c)}: ${c.failed}`);
   };
 
+  if (warm) {
+    const done = new Set<string>();
+    for (const c of cases) {
+      const k = `${c.peer.name}\u0000${c.flavor}`;
+      if (done.has(k)) continue;
+      done.add(k);
+      keepWarm(c.peer, capacityOf(c.flavor, cap));
+    }
+  }
   log('calibrating (warm-up)…');
   for (const c of shuffle([...cases], rand)) {
     try {
@@ -423,7 +482,7 @@ export async function runInThread(options: InThreadOptions = {}): Promise<InThre
     loadavg: { start: round2(loadStart), end: round2(loadavg()[0]!) },
     seed,
     durationMs: Math.round(performance.now() - started),
-    options: { messages, rounds, runMs, minMessages, cap, timeoutMs },
+    options: { messages, rounds, runMs, minMessages, cap, timeoutMs, warm, clock },
     libraries: peers.map((p) => ({ name: p.name, pkg: p.pkg || 'weft', version: versionOf(p.pkg), note: p.note })),
     rows,
   };
@@ -455,7 +514,7 @@ export function formatInThread(res: InThreadResults): string {
   const o = res.options;
   out.push(
     `In-thread channels: M msgs/s, median of ${o.rounds} interleaved rounds; ${o.messages.toLocaleString('en-US')} messages per run; ` +
-      `bounded(N) = bounded(${o.cap}); Node ${res.node}, ${res.cpus} CPUs, gc between runs ${res.gc ? 'on' : 'OFF'}; ` +
+      `bounded(N) = bounded(${o.cap}); Node ${res.node}, ${res.cpus} CPUs, gc between runs ${res.gc ? 'on' : 'OFF'}; resident channels per library ${o.warm ? 'on' : 'off'}; ${o.clock === 'cpu' ? 'CPU time of the process' : 'elapsed time'}; ` +
       `load average ${res.loadavg.start} at start, ${res.loadavg.end} at end`,
   );
   if (Math.max(res.loadavg.start, res.loadavg.end) > res.cpus) {

@@ -1,19 +1,28 @@
-/** @thi.ng/csp: `channel(n)` with a fifo buffer; `write` resolves once the value is read. */
+/**
+ * @thi.ng/csp: `channel(n)` with a fifo buffer. An awaited `write()` resolves
+ * only once its value is read, whatever the buffer size: for a writer every
+ * channel is a rendezvous. So `channel(1)` is its bounded(0), and it has no
+ * bounded(1)/bounded(N) whose send completes on enqueue (bench/semantics.ts
+ * checks both claims).
+ */
 import { channel, select, type Channel } from '@thi.ng/csp';
 import { closedEarly, WHY, type Peer } from './types.js';
 
 export const thingCsp: Peer<Channel<number>> = {
   name: '@thi.ng/csp',
   pkg: '@thi.ng/csp',
-  note: 'channel(n) (fifo); await write()/read(); write() resolves only when its value is read; select() over reads',
+  note: 'channel(1) as rendezvous (an awaited write() resolves only when its value is read); await write()/read(); select() over reads',
   unsupported(workload, flavor) {
-    if (flavor === 'bounded(0)') return WHY.noRendezvous + ' (fifo capacity must be >= 1)';
+    if (flavor === 'bounded(1)' || flavor === 'bounded(N)') {
+      return 'no buffered send: an awaited write() resolves only when its value is read, so channel(n) is a rendezvous (bench/semantics.ts)';
+    }
     if (flavor === 'unbounded') return WHY.noUnbounded + ' (fifo needs a capacity; at most 1024 queued writes)';
     if (workload === 'seq') return 'write() resolves only when read: one task cannot send then receive';
     if (workload === 'select_both') return WHY.noSendSelect;
     return undefined;
   },
-  make: (capacity) => channel<number>(capacity),
+  // Its fifo needs a capacity >= 1; with writes that wait for their read, channel(1) is a rendezvous.
+  make: (capacity) => channel<number>(Math.max(1, capacity)),
   dispose: (ch) => ch.close(),
   async sendLoop(ch, from, count) {
     for (let i = from, end = from + count; i < end; i++) {

@@ -6,8 +6,11 @@
 import { checkMs, now } from './clock.js';
 import { QueueCore } from './queue.js';
 import { Receiver } from './receiver.js';
+import { keepChannelClassesAlive } from './resident.js';
 import { Sender } from './sender.js';
 import { AfterCore, NeverCore, TickCore } from './timers.js';
+
+keepChannelClassesAlive();
 
 /**
  * A channel with room for `capacity` messages. `send` waits while it is

@@ -7,7 +7,7 @@ import { checkMs, now } from './clock.js';
 import { DISCONNECTED, EMPTY, cannotBlock, type ChannelCore, type Side } from './core.js';
 import { ClosedHandleError, RecvError, RecvTimeoutError, TryRecvError } from './errors.js';
 import { Handle } from './handle.js';
-import { Operation, type OpKind } from './operation.js';
+import { GuardedOperation, Operation, type OpKind } from './operation.js';
 
 /** Options of {@link Receiver.recv}. */
 export interface RecvOptions {
@@ -63,7 +63,7 @@ export class Receiver<T> extends Handle<T> {
       } catch (e) {
         return Promise.reject(e);
       }
-      if (v === EMPTY) return new Operation(this.core, this, undefined as T, 'recv').start(undefined, Infinity);
+      if (v === EMPTY) return new Operation(this, undefined as T, 'recv').park(this.core);
       if (v !== DISCONNECTED) return Promise.resolve(v as T);
     }
     return this.recvSlow(options?.signal, 'recv', Infinity);
@@ -316,7 +316,8 @@ export class Receiver<T> extends Handle<T> {
     }
     if (v !== EMPTY) return Promise.resolve(v as T);
     if (ms === 0) return Promise.reject(new RecvTimeoutError('timeout'));
-    return new Operation(this.core, this, undefined as T, kind).start(signal, ms);
+    if (signal === undefined && ms === Infinity) return new Operation(this, undefined as T, kind).park(this.core);
+    return new GuardedOperation(this.core, this, undefined as T, kind).start(signal, ms);
   }
 }
 

@@ -20,7 +20,7 @@ import { DISCONNECTED, EMPTY, SENT, cannotBlock, type WaitDomain } from './core.
 import { ClosedHandleError, RecvError, SelectTimeoutError, SendError } from './errors.js';
 import { Receiver } from './receiver.js';
 import type { Sender } from './sender.js';
-import { Waiter, type Observer } from './waiter.js';
+import type { Observer, Waiter, WaiterList } from './waiter.js';
 import { AfterCore, TickCore } from './timers.js';
 
 /**
@@ -457,13 +457,20 @@ class Selection extends Pending<AnyResult> {
   }
 }
 
-class CaseWaiter extends Waiter<unknown> {
+class CaseWaiter implements Waiter<unknown> {
+  prev: Waiter<unknown> | null = null;
+  next: Waiter<unknown> | null = null;
+  list: WaiterList<unknown> | null = null;
+  readonly owner: object;
+  readonly value: unknown;
+
   constructor(
     private readonly sel: Selection,
     private readonly key: string,
     readonly op: Op,
   ) {
-    super(op.handle, op.value);
+    this.owner = op.handle;
+    this.value = op.value;
   }
   received(value: unknown): void {
     this.sel.settle({ ok: true, value: { case: this.key, ok: true, value } });

@@ -7,7 +7,7 @@ import { checkMs, now } from './clock.js';
 import { DISCONNECTED, FULL, SENT, cannotBlock, type ChannelCore, type Side } from './core.js';
 import { ClosedHandleError, SendAbortedError, SendError, SendTimeoutError, TrySendError } from './errors.js';
 import { Handle } from './handle.js';
-import { Operation, type OpKind } from './operation.js';
+import { GuardedOperation, Operation, type OpKind } from './operation.js';
 
 /** Options of {@link Sender.send}. */
 export interface SendOptions {
@@ -73,7 +73,7 @@ export class Sender<T> extends Handle<T> {
         return Promise.reject(e);
       }
       if (status === SENT) return SENT_NOW;
-      if (status === FULL) return this.park(value, undefined, 'send', Infinity);
+      if (status === FULL) return new Operation(this, value, 'send').park(this.core) as Promise<unknown> as Promise<void>;
     }
     return this.sendSlow(value, options?.signal, 'send', Infinity);
   }
@@ -299,6 +299,7 @@ export class Sender<T> extends Handle<T> {
 
   /** Parks a send the core just refused as full. */
   private park(value: T, signal: AbortSignal | undefined, kind: OpKind, ms: number): Promise<void> {
-    return new Operation(this.core, this, value, kind).start(signal, ms) as Promise<unknown> as Promise<void>;
+    if (signal === undefined && ms === Infinity) return new Operation(this, value, kind).park(this.core) as Promise<unknown> as Promise<void>;
+    return new GuardedOperation(this.core, this, value, kind).start(signal, ms) as Promise<unknown> as Promise<void>;
   }
 }
