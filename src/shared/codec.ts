@@ -810,6 +810,8 @@ const KEY_CACHE_MAX_BYTES = 24;
 const keyCache: string[] = new Array<string>(KEY_CACHE_SIZE).fill('\uffff'.repeat(KEY_CACHE_MAX_BYTES + 1));
 /** The bytes of each cached key, KEY_CACHE_MAX_BYTES a slot. */
 const keyBytes = new Uint8Array(KEY_CACHE_SIZE * KEY_CACHE_MAX_BYTES);
+/** 1 where the cached key is the internalized string (done when it is met a second time). */
+const keyInterned = new Uint8Array(KEY_CACHE_SIZE);
 /** Scratch for non-ASCII short strings, before their unit count is known. */
 const unitScratch: number[] = new Array<number>(TEXT_DECODER_MIN).fill(0);
 
@@ -1011,24 +1013,28 @@ export class Decoder {
     if (p + len > this.end) throw new RangeError('malformed message: key runs past the end');
     const slot = (len * 0x9e5 + b[p] * 0x3b + b[p + (len >> 1)] * 0x1f1 + b[p + len - 1]) & (KEY_CACHE_SIZE - 1);
     const cached = keyCache[slot];
+    const base = slot * KEY_CACHE_MAX_BYTES;
     if (cached.length === len) {
-      const base = slot * KEY_CACHE_MAX_BYTES;
       let i = 0;
       while (i < len && b[p + i] === keyBytes[base + i]) i++;
       if (i === len) {
         this.pos = p + len;
-        return cached;
+        if (keyInterned[slot] === 1) return cached;
+        // Seen twice: worth internalizing. A fresh string works as a key too,
+        // but V8 looks it up in its string table on each use, and optimized
+        // stores keyed on the interned name do not match it.
+        keyInterned[slot] = 1;
+        return (keyCache[slot] = internalize(cached));
       }
     }
     this.pos = p;
-    let k = this.strBody(head);
+    const k = this.strBody(head);
     if (k.length === len) {
-      // ASCII (one unit a byte): cache it, internalized. A fresh string works
-      // as a key too, but V8 then looks it up in its string table on each use
-      // and optimized stores keyed on the interned name do not match it.
-      k = internalize(k);
+      // ASCII (one unit a byte): cache it. Keys seen once (ids used as keys)
+      // only cost this copy.
       keyCache[slot] = k;
-      keyBytes.set(b.subarray(p, p + len), slot * KEY_CACHE_MAX_BYTES);
+      keyInterned[slot] = 0;
+      for (let i = 0; i < len; i++) keyBytes[base + i] = b[p + i];
     }
     return k;
   }
