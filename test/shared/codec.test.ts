@@ -292,6 +292,19 @@ test('typed arrays, DataView and ArrayBuffer: bytes copied, types kept', () => {
   const window = new Uint16Array(new ArrayBuffer(64), 8, 4).fill(7);
   assert.deepStrictEqual(roundTrip(window), structuredClone(window));
 
+  // Small byte arrays decoded from shared memory are private, unshared copies of just their bytes.
+  for (const n of [0, 1, 16, 64, 65, 1023, 1024, 4096]) {
+    const bytes = Uint8Array.from({ length: n }, (_, i) => (i * 31) & 0xff);
+    const back = roundTripViaSab(bytes) as Uint8Array;
+    assert.equal(back.constructor, Uint8Array);
+    assert.ok(!(back.buffer instanceof SharedArrayBuffer), `${n} bytes: not shared`);
+    assert.equal(back.byteOffset, 0);
+    assert.equal(back.buffer.byteLength, n);
+    assert.deepEqual(back, bytes);
+    ring.fill(0xee); // the ring is reused: the copy must not change
+    assert.deepEqual(back, bytes);
+  }
+
   // The decoded bytes are a copy: changing the source later does not show.
   const src = new Uint8Array([1, 2, 3]);
   const n = enc.encode(src);
