@@ -17,6 +17,7 @@ import {
 // ---------------------------------------------------------------------------
 
 const enc = new Encoder();
+const hasOwn = Object.hasOwn as (o: object, key: PropertyKey) => boolean;
 
 /** encode then decode from the encoder's scratch. */
 function roundTrip(v: unknown, e: Encoder = enc): unknown {
@@ -114,7 +115,7 @@ test('numbers: small ints, int32, doubles, -0, NaN and infinities keep their exa
 test('strings: ASCII, multi-byte UTF-8, emoji and lone surrogates, at every length threshold', () => {
   const pieces = ['a', 'é', '日', '😀', '\ud800', '\udfff', 'x\ud83d', '\ude00y'];
   for (const p of pieces) {
-    for (const n of [0, 1, 2, 7, 8, 9, 16, 24, 31, 32, 33, 47, 48, 49, 63, 64, 65, 100, 300, 5000]) {
+    for (const n of [0, 1, 2, 7, 8, 9, 15, 16, 17, 21, 22, 24, 31, 32, 33, 47, 48, 49, 63, 64, 65, 100, 300, 5000]) {
       const s = p.repeat(n);
       assertFastPath(s, `${JSON.stringify(p)} x ${n}`);
       assertFastPath('prefix' + s, `prefix + ${JSON.stringify(p)} x ${n}`);
@@ -166,6 +167,68 @@ test('plain objects: nested, key order, integer keys, odd keys, null prototype, 
   assert.deepEqual(roundTrip(odd), { visible: 1, computed: 'got' });
 });
 
+test('plain objects are read as structured clone reads them: deleted keys skipped, inherited keys ignored', () => {
+  // A getter that deletes a later key: structured clone skips it (it no longer exists).
+  const deleting = (): object => ({ get a() { delete (this as { b?: number }).b; return 1; }, b: 2, c: 3 });
+  assert.deepStrictEqual(roundTrip(deleting()), structuredClone(deleting()));
+  assert.deepEqual(Object.keys(roundTrip(deleting()) as object), ['a', 'c']);
+  // A getter that adds a key: not copied, as with structured clone.
+  const adding = (): object => ({ get a() { (this as { z?: number }).z = 9; return 1; }, b: 2 });
+  assert.deepStrictEqual(roundTrip(adding()), structuredClone(adding()));
+
+  // An enumerable property on Object.prototype is inherited, not own: never copied.
+  const proto = Object.prototype as Record<string, unknown>;
+  proto.inheritedKey = 'x';
+  try {
+    const v = { own: 1, nested: { deeper: [{ k: 'v' }] } };
+    assertFastPath(v);
+    const back = roundTrip(v) as Record<string, unknown>;
+    assert.deepEqual(Object.keys(back), ['own', 'nested']);
+    assert.equal(hasOwn(back, 'inheritedKey'), false);
+  } finally {
+    delete proto.inheritedKey;
+  }
+});
+
+test('objects with many keys and `__proto__` at every position', () => {
+  for (const n of [127, 128, 129, 300, 16_384, 20_000]) {
+    const wide: Record<string, number> = {};
+    for (let i = 0; i < n; i++) wide[`key${i}`] = i;
+    assertFastPath(wide, `${n} keys`);
+    assert.deepEqual(Object.keys(roundTrip(wide) as object), Object.keys(wide));
+  }
+  for (let at = 0; at < 10; at++) {
+    const entries = Array.from({ length: 10 }, (_, i) => [i === at ? '__proto__' : `k${i}`, { at: i }] as const);
+    const v = Object.fromEntries(entries) as Record<string, unknown>; // own `__proto__`, prototype untouched
+    const back = roundTrip(v) as Record<string, unknown>;
+    assert.equal(Object.getPrototypeOf(back), Object.prototype, `__proto__ at ${at}`);
+    assert.deepEqual(Object.getOwnPropertyDescriptor(back, '__proto__')?.value, { at });
+    assert.deepEqual(Object.keys(back), Object.keys(v));
+    assert.deepStrictEqual(back, structuredClone(v));
+  }
+});
+
+test('object keys: empty, short, at the cache limit, non-ASCII, lone surrogates, and many distinct ones in turn', () => {
+  const keys = ['', 'a', 'id', 'name', 'x'.repeat(23), 'y'.repeat(24), 'z'.repeat(25), 'é', 'naïve', '日本', '😀', '\ud800', 'a\udfffb', '0', '10', '-1', '1.5', 'constructor', 'toString'];
+  for (let round = 0; round < 3; round++) {
+    for (const k of keys) {
+      const v = { [k]: k, after: 1 };
+      assertFastPath(v, JSON.stringify(k));
+      assert.deepEqual(Object.keys(roundTrip(v) as object), Object.keys(v));
+    }
+  }
+  // Thousands of distinct keys (the decoder's cache is far smaller), then the first ones again.
+  const many = Array.from({ length: 5000 }, (_, i) => ({ [`field_${i.toString(36)}`]: i, [`${i}`]: -i }));
+  for (const v of [...many, ...many.slice(0, 50)]) assert.deepStrictEqual(roundTripViaSab(v), v);
+  // Keys alike in length, ends and middle, differing elsewhere, one after the other.
+  for (let round = 0; round < 2; round++) {
+    for (const c of 'abcdefghij') {
+      const v = { [`ab${c}defgh`]: c, [`abcd${c}fgh`]: c };
+      assert.deepEqual(Object.keys(roundTrip(v) as object), Object.keys(v));
+    }
+  }
+});
+
 test('arrays: dense and nested on the fast path; holes and named properties as structuredClone keeps them', () => {
   assertFastPath([]);
   assertFastPath([1, 'two', 3n, null, undefined, -0, [[], [[]]], { a: [] }]);
@@ -186,6 +249,17 @@ test('arrays: dense and nested on the fast path; holes and named properties as s
   assertClones(list);
   assert.equal(Object.getPrototypeOf(roundTrip(list)), Array.prototype);
   assertClones(Object.setPrototypeOf([1, 2], Object.prototype), 'an array with a plain prototype is still an array');
+});
+
+test('arrays of every small length and around the length where decoding stops preallocating', () => {
+  for (const n of [0, 1, 2, 3, 15, 16, 17, 1023, 1024, 1025, 5000]) {
+    assertFastPath(Array.from({ length: n }, (_, i) => (i % 3 === 0 ? i : i % 3 === 1 ? `s${i}` : { i })), `${n} elements`);
+  }
+  // A forged element count larger than the bytes left is refused before anything is allocated.
+  const n = enc.encode([1, 2, 3]);
+  const forged = enc.bytes.slice(0, n);
+  forged[1] = 100; // count 100 (one varint byte) in a 5-byte message
+  assert.throws(() => decode(forged), /malformed message: an array of 100 elements/);
 });
 
 test('typed arrays, DataView and ArrayBuffer: bytes copied, types kept', () => {
@@ -217,6 +291,19 @@ test('typed arrays, DataView and ArrayBuffer: bytes copied, types kept', () => {
   assert.equal(back.buffer.byteLength, 5, 'only the view bytes travel');
   const window = new Uint16Array(new ArrayBuffer(64), 8, 4).fill(7);
   assert.deepStrictEqual(roundTrip(window), structuredClone(window));
+
+  // Small byte arrays decoded from shared memory are private, unshared copies of just their bytes.
+  for (const n of [0, 1, 16, 64, 65, 1023, 1024, 4096]) {
+    const bytes = Uint8Array.from({ length: n }, (_, i) => (i * 31) & 0xff);
+    const back = roundTripViaSab(bytes) as Uint8Array;
+    assert.equal(back.constructor, Uint8Array);
+    assert.ok(!(back.buffer instanceof SharedArrayBuffer), `${n} bytes: not shared`);
+    assert.equal(back.byteOffset, 0);
+    assert.equal(back.buffer.byteLength, n);
+    assert.deepEqual(back, bytes);
+    ring.fill(0xee); // the ring is reused: the copy must not change
+    assert.deepEqual(back, bytes);
+  }
 
   // The decoded bytes are a copy: changing the source later does not show.
   const src = new Uint8Array([1, 2, 3]);
@@ -524,6 +611,51 @@ test('property: decode(encode(v)) deep-equals structuredClone(v) for anything cl
 
 test('property: the fast-path types never need the fallback', () => {
   fc.assert(fc.property(fastValue, (v) => assertFastPath(v)), { numRuns: 400 });
+});
+
+/** Strings near the codec's length thresholds, from ASCII and non-ASCII pieces (lone surrogates included). */
+const edgyString = fc
+  .tuple(
+    fc.constantFrom(0, 1, 7, 8, 15, 16, 17, 23, 24, 25, 31, 32, 33, 47, 48, 49, 63, 64, 65, 127, 128),
+    fc.array(fc.constantFrom('a', 'Z', ' ', '~', '\u007f', 'é', '日', '😀', '\ud800', '\udc00'), { minLength: 1, maxLength: 4 }),
+  )
+  .map(([n, pieces]) => Array.from({ length: n }, (_, i) => pieces[i % pieces.length]).join(''));
+
+/** Object keys as they come: identifiers, numeric-like, `__proto__`, empty, long, non-ASCII. */
+const anyKey = fc.oneof(
+  fc.constantFrom('__proto__', '', '0', '1', '10', '-0', '01', '4294967295', '4294967294', 'constructor', 'length'),
+  fc.string({ unit: 'binary', maxLength: 30 }),
+  edgyString,
+);
+
+test('property: objects with any keys round-trip with their key order, values and prototype', () => {
+  const leaf = fc.oneof(fc.integer(), fc.double(), edgyString, fc.string({ unit: 'binary', maxLength: 40 }), fc.constant(null));
+  const obj = fc.letrec((tie) => ({
+    obj: fc.array(fc.tuple(anyKey, fc.oneof({ depthSize: 'small' }, leaf, tie('obj'), fc.array(leaf, { maxLength: 5 }))), { maxLength: 40 })
+      .map((entries) => Object.fromEntries(entries) as Record<string, unknown>),
+  })).obj;
+  fc.assert(
+    fc.property(obj, (v) => {
+      assertFastPath(v);
+      const back = roundTripViaSab(v) as Record<string, unknown>;
+      assert.equal(Object.getPrototypeOf(back), Object.prototype);
+      assert.deepEqual(Object.keys(back), Object.keys(v));
+    }),
+    { numRuns: 300 },
+  );
+});
+
+test('property: strings around every length threshold round-trip exactly, alone and as keys', () => {
+  fc.assert(
+    fc.property(edgyString, edgyString, (s, t) => {
+      assertFastPath(s);
+      assertFastPath([s, t, s]);
+      const v = { [s]: t, [t]: s };
+      assertFastPath(v);
+      assert.deepEqual(Object.keys(roundTrip(v) as object), Object.keys(v));
+    }),
+    { numRuns: 300 },
+  );
 });
 
 test('property: shared and cyclic references keep their shape', () => {
