@@ -593,8 +593,8 @@ export class SharedCore<T> implements ChannelCore<T> {
 
   /** Current ring size (producer side; a hint outside the lock). */
   private ringBytesNow(): number {
-    const h = this.a.i32;
-    return h[h[this.hw + P_RING]! >> 2]!;
+    const ring = this.a.i32[this.hw + P_RING]!;
+    return ringView(this.a, ring)[ring >> 2]!;
   }
 
   /**
@@ -626,6 +626,7 @@ export class SharedCore<T> implements ChannelCore<T> {
     // cleared before this record is committed (see below).
     const reserve = (this.kind === KIND_UNBOUNDED ? LINK_RESERVE : 0) + 8;
     let ring = h[hw + P_RING]!;
+    h = ringView(a, ring); // another producer may have grown it
     let size = h[ring >> 2]!;
     let head = Atomics.load(h, hw + HEAD);
     let k = 0;
@@ -653,8 +654,8 @@ export class SharedCore<T> implements ChannelCore<T> {
         h[hw + ENQ] = seq;
         h[hw + TAIL] = tail;
         if (!this.grow(ring, size, tail, head, need)) break outer;
-        h = a.i32;
-        ring = h[hw + P_RING]!;
+        ring = a.i32[hw + P_RING]!;
+        h = ringView(a, ring);
         size = h[ring >> 2]!;
         tail = h[hw + TAIL]!;
         mask = size - 1;
@@ -800,6 +801,7 @@ export class SharedCore<T> implements ChannelCore<T> {
     let h = a.i32;
     for (;;) {
       const ring = h[hw + C_RING]!;
+      h = ringView(a, ring); // another consumer may have followed a link into memory this thread has not mapped
       const size = h[ring >> 2]!;
       const head = h[hw + HEAD]!;
       const off = head & (size - 1);
@@ -967,6 +969,7 @@ export class SharedCore<T> implements ChannelCore<T> {
     const hw = this.hw;
     let h = a.i32;
     let ring = h[hw + C_RING]!;
+    h = ringView(a, ring);
     let size = h[ring >> 2]!;
     let head = h[hw + HEAD]!;
     let deq = h[hw + DEQ]!;
@@ -994,8 +997,7 @@ export class SharedCore<T> implements ChannelCore<T> {
         Atomics.sub(h, hw + C_BYTES, a.blockBytes(ring));
         retireRing(a, ring);
         ring = next;
-        a.ensure(ring + RING_HEADER + h[ring >> 2]!);
-        h = a.i32;
+        h = ringView(a, ring);
         size = h[ring >> 2]!;
         continue;
       }
@@ -1699,6 +1701,18 @@ function pow2(n: number): number {
 }
 
 /**
+ * Maps the ring at `ring` whole into this thread's views and returns the
+ * Int32 view. Another thread may have allocated it (growing the arena)
+ * after this thread last looked: its header can lie inside the current
+ * view while its body does not, so the header alone is not enough.
+ */
+function ringView(a: Arena, ring: number): Int32Array {
+  a.ensure(ring + RING_HEADER);
+  a.ensure(ring + RING_HEADER + a.i32[ring >> 2]!);
+  return a.i32;
+}
+
+/**
  * Allocates a zeroed ring of `size` bytes whose first position is `start`
  * and whose first record will have sequence number `seq`.
  */
@@ -1740,11 +1754,12 @@ export function wakeBits(a: Arena, hw: number, bitsOff: number, countOff: number
 
 /** Is there a committed record at HEAD (read without the lock: a hint)? */
 function peekCommitted(a: Arena, hw: number): boolean {
-  const h = a.i32;
-  const ring = Atomics.load(h, hw + C_RING);
-  if (ring <= 0 || ring + RING_HEADER > a.u8.length) return false;
+  const ring = Atomics.load(a.i32, hw + C_RING);
+  if (ring <= 0) return false;
+  // Mapped, not skipped: "nothing there" for a ring this thread has not mapped yet would let a receiver sleep on a message.
+  const h = ringView(a, ring);
   const size = h[ring >> 2]!;
-  if (!(size > 0) || ring + RING_HEADER + size > a.u8.length) return false;
+  if (!(size > 0)) return false;
   const at = ring + RING_HEADER + (Atomics.load(h, hw + HEAD) & (size - 1));
   return Atomics.load(h, (at >> 2) + 1) === Atomics.load(h, hw + DEQ);
 }
@@ -1826,9 +1841,7 @@ export function repairP(a: Arena, hw: number): void {
   for (;;) {
     const h = a.i32;
     const ring = h[hw + P_RING]!;
-    a.ensure(ring + RING_HEADER);
-    const size = a.i32[ring >> 2]!;
-    a.ensure(ring + RING_HEADER + size);
+    const size = ringView(a, ring)[ring >> 2]!;
     const start = h[(ring >> 2) + 1]!;
     let tail = h[hw + TAIL]!;
     if (((tail - start) | 0) < 0) {
@@ -1879,10 +1892,8 @@ export function repairP(a: Arena, hw: number): void {
 export function repairC(a: Arena, hw: number): void {
   let h = a.i32;
   const ring = h[hw + C_RING]!;
-  a.ensure(ring + RING_HEADER);
-  const size = a.i32[ring >> 2]!;
-  a.ensure(ring + RING_HEADER + size);
-  h = a.i32;
+  h = ringView(a, ring);
+  const size = h[ring >> 2]!;
   const start = h[(ring >> 2) + 1]!;
   let head = h[hw + HEAD]!;
   if (((head - start) | 0) < 0) {
@@ -1997,10 +2008,8 @@ function drainLocked(a: Arena, hw: number): void {
     // The arena may have grown in another thread since this one last looked:
     // map the ring (header, then body) before reading it.
     const ring = a.i32[hw + C_RING]!;
-    a.ensure(ring + RING_HEADER);
-    const size = a.i32[ring >> 2]!;
-    a.ensure(ring + RING_HEADER + size);
-    const h = a.i32;
+    const h = ringView(a, ring);
+    const size = h[ring >> 2]!;
     const head = h[hw + HEAD]!;
     const off = head & (size - 1);
     const at = ring + RING_HEADER + off;
