@@ -53,6 +53,16 @@ export interface WireError {
 }
 
 /** Turns a thrown value into a {@link WireError}. */
+/** Whether structured clone (postMessage, shared channels) can copy `v`. */
+export function clonable(v: unknown): boolean {
+  try {
+    structuredClone(v);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 export function toWire(e: unknown, clonable: (v: unknown) => boolean): WireError {
   if (e instanceof Error) {
     const own: Record<string, unknown> = {};

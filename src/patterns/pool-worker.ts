@@ -13,7 +13,7 @@ import type { Receiver } from '../channel/receiver.js';
 import type { Sender } from '../channel/sender.js';
 import { InvalidValueError, RecvError, TryRecvError } from '../channel/errors.js';
 import { workerHandles } from '../shared/index.js';
-import { C_OFF, C_ON, C_READY, P_STARTED, R_MOVED, R_OK, R_SKIPPED, R_THREW, isMoved, toWire, type ControlMsg, type ResultMsg, type TaskMsg } from './pool-wire.js';
+import { C_OFF, C_ON, C_READY, P_STARTED, R_MOVED, R_OK, R_SKIPPED, R_THREW, clonable, isMoved, toWire, type ControlMsg, type ResultMsg, type TaskMsg } from './pool-wire.js';
 import type { PoolComponent, PoolJob, TaskContext, TaskFn } from './pool.js';
 import { bounded } from '../channel/channels.js';
 import { spawn } from './component.js';
@@ -120,15 +120,6 @@ function noteCancel(id: number): void {
 
 function drainCancels(): void {
   for (let id = cancel.poll(-1); id !== -1; id = cancel.poll(-1)) noteCancel(id);
-}
-
-function clonable(v: unknown): boolean {
-  try {
-    structuredClone(v);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /**

@@ -11,7 +11,7 @@ import type { Sender } from '../channel/sender.js';
 import { workerHandles } from '../shared/index.js';
 import type { MonitorToken } from '../monitor/index.js';
 import { spawn, type ComponentBody, type ComponentInputs } from './component.js';
-import { toWire } from './pool-wire.js';
+import { clonable, toWire } from './pool-wire.js';
 import { OUTCOME, type ThreadOutcome, type ThreadStop } from './thread.js';
 
 interface Data {
@@ -39,15 +39,6 @@ port.on('message', (m: ThreadStop) => {
 });
 
 const member = data.monitor === undefined ? undefined : (await import('../monitor/index.js')).joinHangMonitor(data.monitor, data.hangTimeouts === undefined ? {} : { components: data.hangTimeouts });
-
-function clonable(v: unknown): boolean {
-  try {
-    structuredClone(v);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 async function load(): Promise<ComponentBody<ComponentInputs, unknown, unknown>> {
   const mod = (await import(data.module)) as Record<string, unknown>;

@@ -1,4 +1,5 @@
 /** Helpers shared by the pattern tests. */
+import type { Worker } from 'node:worker_threads';
 export { guard, track, turn } from '../helpers.js';
 
 /** A promise with its resolve/reject handles, to drive async work step by step. */
@@ -34,3 +35,19 @@ export async function until(cond: () => boolean, what = 'condition', ms = 5000):
 
 /** Compile-time type equality, for `const _: Equal<A, B> = true`. */
 export type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;
+
+/** Counts the worker threads started from now on that have not exited. */
+export function liveWorkers(): { readonly live: number; stop(): void } {
+  let live = 0;
+  const on = (w: Worker): void => {
+    live++;
+    w.once('exit', () => live--);
+  };
+  process.on('worker', on);
+  return {
+    get live() {
+      return live;
+    },
+    stop: () => process.off('worker', on),
+  };
+}

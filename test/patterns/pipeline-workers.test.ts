@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { threadId, type Worker } from 'node:worker_threads';
 import { pool, PoolClosedError, WorkerExitError, type Receiver } from '../../src/index.js';
 import { pipeline, stage } from '../../src/patterns/index.js';
-import { guard, until } from './helpers.js';
+import { guard, liveWorkers, until } from './helpers.js';
 import square, { jumbled } from './fixtures/stage-fns.js';
 
 const FNS = new URL('./fixtures/stage-fns.js', import.meta.url);
@@ -19,22 +19,6 @@ async function collect<T>(items: Receiver<T>): Promise<T[]> {
 
 function range(n: number): number[] {
   return Array.from({ length: n }, (_, i) => i);
-}
-
-/** Counts the worker threads started from now on that have not exited. */
-function liveWorkers(): { readonly live: number; stop(): void } {
-  let live = 0;
-  const on = (w: Worker): void => {
-    live++;
-    w.once('exit', () => live--);
-  };
-  process.on('worker', on);
-  return {
-    get live() {
-      return live;
-    },
-    stop: () => process.off('worker', on),
-  };
 }
 
 test('worker stage: one function gives the same results in this thread and on 2 threads; the threads are gone when it resolves', async () => {

@@ -5,28 +5,12 @@ import assert from 'node:assert/strict';
 import { threadId, type Worker } from 'node:worker_threads';
 import { bounded, RecvError, SendError, sharedBounded, spawn, spawnThread, ThreadExitError, type ComponentExit } from '../../src/index.js';
 import { startHangMonitor } from '../../src/monitor/index.js';
-import { guard, until } from './helpers.js';
+import { guard, liveWorkers, until } from './helpers.js';
 import summer, { doubler } from './fixtures/thread-body.js';
 
 const BODY = new URL('./fixtures/thread-body.js', import.meta.url);
 
 type Sum = { n: number; seen: number; reason: string; thread: number };
-
-/** Counts the worker threads started from now on that have not exited. */
-function liveWorkers(): { readonly live: number; stop(): void } {
-  let live = 0;
-  const on = (w: Worker): void => {
-    live++;
-    w.once('exit', () => live--);
-  };
-  process.on('worker', on);
-  return {
-    get live() {
-      return live;
-    },
-    stop: () => process.off('worker', on),
-  };
-}
 
 test('spawnThread: the same body runs in this thread with spawn and on its own thread; both end when their inputs disconnect', async () => {
   // In this thread.
