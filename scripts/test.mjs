@@ -22,7 +22,9 @@ const files = walk(join(root, 'dist', 'test'))
 
 const res = spawnSync(
   process.execPath,
-  ['--expose-gc', '--test', '--test-concurrency=2', ...files],
+  // A hang guard, not a timing check: a test still running after 5 minutes fails, and
+  // --test-force-exit ends a file whose failed test left workers or handles behind.
+  ['--expose-gc', '--test', '--test-concurrency=2', '--test-timeout=300000', '--test-force-exit', ...files],
   { cwd: root, stdio: 'inherit' },
 );
 process.exit(res.status ?? 1);
