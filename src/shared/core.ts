@@ -653,7 +653,7 @@ export class SharedCore<T> implements ChannelCore<T> {
         // from a consistent TAIL/ENQ.
         h[hw + ENQ] = seq;
         h[hw + TAIL] = tail;
-        if (!this.grow(ring, size, tail, head, need)) break outer;
+        if (!this.grow(ring, size, tail, need)) break outer;
         ring = a.i32[hw + P_RING]!;
         h = ringView(a, ring);
         size = h[ring >> 2]!;
@@ -720,7 +720,7 @@ export class SharedCore<T> implements ChannelCore<T> {
   }
 
   /** Unbounded growth (under P_LOCK): a LINK record sends consumers on to a ring twice as big. */
-  private grow(ring: number, size: number, tail: number, head: number, need: number): boolean {
+  private grow(ring: number, size: number, tail: number, need: number): boolean {
     const a = this.a;
     const hw = this.hw;
     const maxRing = a.i32[hw + C_MAX_RING]!;
@@ -754,7 +754,6 @@ export class SharedCore<T> implements ChannelCore<T> {
     Atomics.store(h, hw + TAIL, start);
     Atomics.add(h, hw + C_BYTES, a.blockBytes(nring));
     retireRing(a, ring);
-    void head;
     return true;
   }
 
@@ -781,7 +780,7 @@ export class SharedCore<T> implements ChannelCore<T> {
     let handles: DecodedRef[] | undefined;
     try {
       if (got === 1) repairC(a, hw);
-      seq = this.dequeueLocked(true);
+      seq = this.dequeueLocked();
       if (seq > 0 && (bodyFlags & F_HANDLES) !== 0) handles = this.adoptHandles();
     } finally {
       a.unlock(hw + C_LOCK);
@@ -795,7 +794,7 @@ export class SharedCore<T> implements ChannelCore<T> {
    * Under C_LOCK: takes the record at HEAD (following PAD and LINK records)
    * into this thread's scratch. Returns its sequence number, or 0 when empty.
    */
-  private dequeueLocked(copy: boolean): number {
+  private dequeueLocked(): number {
     const a = this.a;
     const hw = this.hw;
     let h = a.i32;
@@ -827,17 +826,15 @@ export class SharedCore<T> implements ChannelCore<T> {
         h = a.i32;
         continue;
       }
-      if (copy) {
-        const ctx = this.ctx;
-        const s = ctx.scratchFor(len);
-        if (len <= SMALL_COPY) {
-          // Whole words: the record is padded to 8 bytes and scratch is larger than it.
-          const d = ctx.scratch32;
-          const from = (at + 8) >> 2;
-          for (let i = 0, w = (len + 3) >> 2; i < w; i++) d[i] = h[from + i]!;
-        } else {
-          s.set(a.u8.subarray(at + 8, at + 8 + len), 0);
-        }
+      const ctx = this.ctx;
+      const s = ctx.scratchFor(len);
+      if (len <= SMALL_COPY) {
+        // Whole words: the record is padded to 8 bytes and scratch is larger than it.
+        const d = ctx.scratch32;
+        const from = (at + 8) >> 2;
+        for (let i = 0, w = (len + 3) >> 2; i < w; i++) d[i] = h[from + i]!;
+      } else {
+        s.set(a.u8.subarray(at + 8, at + 8 + len), 0);
       }
       bodyLen = len;
       bodyFlags = flags;
@@ -1216,7 +1213,7 @@ export class SharedCore<T> implements ChannelCore<T> {
       let took = 0;
       try {
         if (got === 1) repairC(a, hw);
-        if (a.i32[hw + DEQ] === seq) took = this.dequeueLocked(true);
+        if (a.i32[hw + DEQ] === seq) took = this.dequeueLocked();
       } finally {
         a.unlock(hw + C_LOCK);
       }
@@ -1378,8 +1375,6 @@ export class SharedCore<T> implements ChannelCore<T> {
 
   recvSync(deadline: number): TryRecvStatus<T> {
     this.waitDomain.check('recvSync');
-    const hw = this.hw;
-    const a = this.a;
     for (;;) {
       if (this.kind === KIND_RENDEZVOUS) this.watch('recv'); // senders offer only to waiting receivers
       let v: TryRecvStatus<T>;
@@ -1392,14 +1387,12 @@ export class SharedCore<T> implements ChannelCore<T> {
       if (now() >= deadline) return EMPTY;
       if (this.kind === KIND_RENDEZVOUS) this.watch('recv');
       try {
-        this.blockUntil('recv', deadline, () => this.canRecv(), true);
+        this.blockUntil('recv', deadline, () => this.canRecv());
         v = this.tryRecv();
       } finally {
         if (this.kind === KIND_RENDEZVOUS) this.unwatch('recv');
       }
       if (v !== EMPTY) return v;
-      void a;
-      void hw;
     }
   }
 
@@ -1407,7 +1400,7 @@ export class SharedCore<T> implements ChannelCore<T> {
    * Spins (adaptively) until `ready()`, then parks on this thread's wake
    * word until woken or `deadline`. Returns when `ready()` may be true.
    */
-  private blockUntil(side: Side, deadline: number, ready: () => boolean, alreadyWatching = false): void {
+  private blockUntil(side: Side, deadline: number, ready: () => boolean): void {
     const spin = this.ctx.spin;
     for (let i = 0; i < spin.limit; i++) {
       if (ready()) {
@@ -1428,7 +1421,6 @@ export class SharedCore<T> implements ChannelCore<T> {
     } finally {
       this.unwatch(side);
     }
-    void alreadyWatching;
   }
 }
 
@@ -1738,7 +1730,7 @@ function retireRing(a: Arena, ring: number): void {
 }
 
 /** Wakes every thread whose bit is set in the bitmap at `bitsOff` (header-relative). */
-export function wakeBits(a: Arena, hw: number, bitsOff: number, countOff: number): void {
+function wakeBits(a: Arena, hw: number, bitsOff: number, countOff: number): void {
   const h = a.i32;
   if (Atomics.load(h, hw + countOff) === 0) return;
   const words = a.bitWords;
@@ -2072,25 +2064,18 @@ export function releaseDeadSlot(a: Arena, s: number): void {
     const h = a.i32;
     if (Atomics.load(h, hw + C_MAGIC) !== CHANNEL_MAGIC) continue;
     const bit = 1 << (s & 31);
-    let touched = false;
     for (const [bitsOff, countOff] of [[recvBits(bw), C_RECV_WAITERS], [sendBits(bw), C_SEND_WAITERS]] as const) {
       const old = Atomics.and(h, hw + bitsOff + (s >> 5), ~bit);
-      if ((old & bit) !== 0) {
-        Atomics.sub(h, hw + countOff, 1);
-        touched = true;
-      }
+      if ((old & bit) !== 0) Atomics.sub(h, hw + countOff, 1);
     }
     const ns = Atomics.exchange(h, hw + sendCounts(bw) + s, 0);
     const nr = Atomics.exchange(h, hw + recvCounts(bw, T) + s, 0);
     // Wake everyone before releasing (the release may free the channel).
     wakeBits(a, hw, recvBits(bw), C_RECV_WAITERS);
     wakeBits(a, hw, sendBits(bw), C_SEND_WAITERS);
-    const lockedByDead = (Atomics.load(h, hw + P_LOCK) & 0x3ff) === s + 1 || (Atomics.load(h, hw + C_LOCK) & 0x3ff) === s + 1;
-    void touched;
-    void lockedByDead;
     if (ns > 0) releaseShared(a, hw, 'send', ns);
     if (nr > 0) releaseShared(a, hw, 'recv', nr);
   }
 }
 
-export { KIND_BOUNDED, KIND_UNBOUNDED, KIND_RENDEZVOUS, C_DROPPED };
+export { KIND_BOUNDED, KIND_UNBOUNDED, KIND_RENDEZVOUS };
