@@ -1433,29 +1433,6 @@ const SMALL_COPY = 256;
 let encoderSrc: Uint8Array | undefined;
 let encoder32: Int32Array = new Int32Array(0);
 
-/** Copies the encoder's `n` bytes into the arena at byte `p` (4-aligned). */
-function copyIn(a: Arena, h: Int32Array, p: number, n: number): void {
-  const src = encoder.bytes;
-  if (n > SMALL_COPY || encoder.external !== 0) {
-    if (encoder.external !== 0) {
-      encoder.writeTo(a.u8, p);
-      return;
-    }
-    a.u8.set(src.subarray(0, n), p);
-    return;
-  }
-  if (src !== encoderSrc) {
-    encoderSrc = src;
-    encoder32 = new Int32Array(src.buffer, 0, src.buffer.byteLength >> 2);
-  }
-  const to = p >> 2;
-  const w = n >> 2;
-  for (let i = 0; i < w; i++) h[to + i] = encoder32[i]!;
-  // The last bytes one by one: they need not fill a word of the encoder's buffer.
-  const u8 = a.u8;
-  for (let b = w << 2; b < n; b++) u8[p + b] = src[b]!;
-}
-
 /** Most records one lock hold writes or takes before publishing (bounds repair's search, see repairP). */
 const MAX_BATCH = 1024;
 /** Repair recognises a dead owner's unpublished records within this many sequence numbers. */
@@ -1602,7 +1579,7 @@ class Batch {
   copyOut(a: Arena, h: Int32Array, k: number, p: number, n: number): void {
     const at = this.at[k]!;
     if (at < 0) {
-      copyIn(a, h, p, n);
+      writeEncoded(a.u8, p, n, h);
       return;
     }
     if (n > SMALL_COPY) {
@@ -1661,6 +1638,7 @@ function writeEncoded(dst: Uint8Array, at: number, n: number, dst32?: Int32Array
   const to = at >> 2;
   const w = n >> 2;
   for (let i = 0; i < w; i++) dst32[to + i] = encoder32[i]!;
+  // The last bytes one by one: they need not fill a word of the encoder's buffer.
   for (let b = w << 2; b < n; b++) dst[at + b] = src[b]!;
 }
 
