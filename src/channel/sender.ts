@@ -273,10 +273,8 @@ export class Sender<T> extends Handle<T> {
     if (core.sendSync === undefined) throw cannotBlock(what, 'await send()');
     const status = core.sendSync(value, deadline);
     if (status === SENT) return;
-    if (deadline === Infinity) {
-      if (status === DISCONNECTED) throw new SendError(value);
-      throw new SendError(value); // cannot happen without a deadline
-    }
+    // Without a deadline the only other outcome is disconnection.
+    if (deadline === Infinity) throw new SendError(value);
     throw new SendTimeoutError(status === DISCONNECTED ? 'disconnected' : 'timeout', value);
   }
 

@@ -420,8 +420,7 @@ export class SharedCore<T> implements ChannelCore<T> {
     for (let i = 0; i < 1000; i++) {
       if (((Atomics.load(h, hw + DEQ) - seq) | 0) > 0) break;
     }
-    const handles = found.map((r) => r.handle);
-    found.length = 0;
+    const handles = takeFound();
     if (((Atomics.load(h, hw + DEQ) - seq) | 0) > 0) {
       // Gone from the slot: taken by a receiver, or dropped by the last one leaving.
       if (this.dropped(seq)) return DISCONNECTED;
@@ -759,11 +758,7 @@ export class SharedCore<T> implements ChannelCore<T> {
 
   /** After a successful send: handles that travelled in the message are closed here (moved). */
   private moved(): void {
-    const n = found.length;
-    if (n === 0) return;
-    const handles = found.map((r) => r.handle);
-    found.length = 0;
-    for (const h of handles) h.close();
+    if (found.length !== 0) closeAll(takeFound());
   }
 
   // ------------------------------------------------------------------------
@@ -1173,8 +1168,7 @@ export class SharedCore<T> implements ChannelCore<T> {
       found.length = 0;
       return DISCONNECTED;
     }
-    this.offers.set(w, { seq, handles: found.map((r) => r.handle) });
-    found.length = 0;
+    this.offers.set(w, { seq, handles: takeFound() });
     return SENT;
   }
 
@@ -1194,7 +1188,7 @@ export class SharedCore<T> implements ChannelCore<T> {
     return this.retractSeq(offer.seq, offer.handles);
   }
 
-  private retractSeq(seq: number, handles: { close(): void }[]): boolean {
+  private retractSeq(seq: number, handles: readonly { close(): void }[]): boolean {
     const a = this.a;
     const hw = this.hw;
     // A worker waits for the lock; the main thread may give up (-1): then
@@ -1657,10 +1651,20 @@ function reviveRef(ctx: ThreadContext): (r: DecodedRef) => unknown {
 
 interface Offer {
   seq: number;
-  handles: { close(): void }[];
+  handles: readonly { close(): void }[];
 }
 
-function closeAll(handles: { close(): void }[]): void {
+const NO_HANDLES: readonly { close(): void }[] = Object.freeze([]);
+
+/** The local handles of the message just encoded (`found`), which it moves; `found` is left empty. No allocation for the common message without handles. */
+function takeFound(): readonly { close(): void }[] {
+  if (found.length === 0) return NO_HANDLES;
+  const handles = found.map((r) => r.handle);
+  found.length = 0;
+  return handles;
+}
+
+function closeAll(handles: readonly { close(): void }[]): void {
   for (const h of handles) h.close();
 }
 
