@@ -192,7 +192,7 @@ function flush(): void {
       } catch (e2) {
         if (!(e2 instanceof InvalidValueError)) throw e2;
         const why = new TypeError(`pool: the task's ${msg[i + 1] === R_OK ? 'result' : 'error'} cannot be sent back to the pool: ${e2.message}`);
-        results.sendSync([slot, msg[i], R_THREW, toWire(why, clonable)]);
+        results.sendSync([slot, msg[i], R_THREW, toWire(why)]);
       }
     }
   }
@@ -207,7 +207,7 @@ function runOne(id: number, input: unknown): Promise<void> | undefined {
     value = asStage ? (fn as unknown as StageCall)(input, ctx.signal) : fn(input, ctx);
   } catch (e) {
     current = undefined;
-    reply(id, R_THREW, toWire(e, clonable));
+    reply(id, R_THREW, toWire(e));
     return undefined;
   }
   if (typeof value === 'object' && value !== null && typeof (value as PromiseLike<unknown>).then === 'function') {
@@ -225,7 +225,7 @@ async function finishAsync(id: number, p: PromiseLike<unknown>): Promise<void> {
     value = await watch(p);
   } catch (e) {
     status = R_THREW;
-    value = toWire(e, clonable);
+    value = toWire(e);
   }
   current = undefined;
   reply(id, status, value);
@@ -315,7 +315,7 @@ class Job extends Context implements PoolJob<unknown, unknown> {
     if (this.answered) return false;
     this.answered = true;
     live.delete(this.id);
-    reply(this.id, status, status === R_THREW ? toWire(value, clonable) : value);
+    reply(this.id, status, status === R_THREW ? toWire(value) : value);
     return true;
   }
 }
