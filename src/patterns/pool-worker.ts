@@ -261,31 +261,19 @@ async function loop(): Promise<void> {
       }
       throw e;
     }
-    if (t.length === 1) {
-      // One task whose input was moved through the port.
-      const id = t[0] as number;
+    const moved = t.length === 1; // one task whose input was moved through the port
+    for (let i = 0; i < t.length; i += 2) {
+      const id = t[i] as number;
       if (!cancel.isEmpty) drainCancels();
-      const input = takeFromPort(id);
+      const input = moved ? takeFromPort(id) : t[i + 1];
       Atomics.store(progress, P_STARTED, id);
       if (skipped(id)) reply(id, R_SKIPPED, undefined);
       else {
         const p = runOne(id, input);
         if (p !== undefined) await p;
       }
-      continue;
-    }
-    for (let i = 0; i < t.length; i += 2) {
-      const id = t[i] as number;
-      if (!cancel.isEmpty) drainCancels();
-      Atomics.store(progress, P_STARTED, id);
-      if (skipped(id)) reply(id, R_SKIPPED, undefined);
-      else {
-        const p = runOne(id, t[i + 1]);
-        if (p !== undefined) await p;
-      }
     }
     flush();
-    t = undefined;
   }
 }
 
