@@ -138,20 +138,23 @@ function takeFromPort(id: number): unknown {
   }
 }
 
+/** Hears the pool's cancellations as they come, until `signal` aborts (or the pool closes the channel). */
+async function listenForCancels(signal: AbortSignal): Promise<void> {
+  for (;;) {
+    let id: number;
+    try {
+      id = await cancel.recv({ signal });
+    } catch {
+      return;
+    }
+    noteCancel(id);
+  }
+}
+
 /** Waits for an async task while listening for its cancellation. */
 async function watch(p: PromiseLike<unknown>): Promise<unknown> {
   const stop = new AbortController();
-  void (async () => {
-    for (;;) {
-      let id: number;
-      try {
-        id = await cancel.recv({ signal: stop.signal });
-      } catch {
-        return;
-      }
-      noteCancel(id);
-    }
-  })();
+  void listenForCancels(stop.signal);
   try {
     return await p;
   } finally {
@@ -319,15 +322,7 @@ async function componentLoop(b: PoolComponent<unknown, unknown, unknown>): Promi
   const c = spawn(b, { inputs: { tasks: jobs }, name: loopName });
   let poolClosing = false;
   const stopCancels = new AbortController();
-  void (async () => {
-    for (;;) {
-      try {
-        noteCancel(await cancel.recv({ signal: stopCancels.signal }));
-      } catch {
-        return;
-      }
-    }
-  })();
+  void listenForCancels(stopCancels.signal);
   const over = new AbortController(); // the component ended: stop taking tasks
   const feed = async (): Promise<void> => {
     control.offer([slot, C_READY]);
