@@ -24,7 +24,7 @@ import inspector from 'node:inspector';
 import type { StackFrame } from './alert.js';
 
 /** How long a sample may take before the alert goes out without frames, ms. */
-export const SAMPLE_TIMEOUT_MS = 1000;
+const SAMPLE_TIMEOUT_MS = 1000;
 /** Deepest stack kept. */
 const MAX_FRAMES = 64;
 /** The sample script's own name, to drop its frame from the result. */
@@ -57,7 +57,7 @@ const SAMPLE_SOURCE = `(function () {
 const EVALUATE = { expression: SAMPLE_SOURCE, returnByValue: true, silent: true, generatePreview: false };
 
 /** Frames out of the sample script's result (an array of tuples, or a stack string). */
-export function parseSample(value: unknown): StackFrame[] | undefined {
+function parseSample(value: unknown): StackFrame[] | undefined {
   const frames: StackFrame[] = [];
   if (Array.isArray(value)) {
     for (const t of value) {

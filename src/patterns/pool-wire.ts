@@ -52,7 +52,6 @@ export interface WireError {
   readonly value?: unknown;
 }
 
-/** Turns a thrown value into a {@link WireError}. */
 /** Whether structured clone (postMessage, shared channels) can copy `v`. */
 export function clonable(v: unknown): boolean {
   try {
@@ -63,7 +62,8 @@ export function clonable(v: unknown): boolean {
   }
 }
 
-export function toWire(e: unknown, clonable: (v: unknown) => boolean): WireError {
+/** Turns a thrown value into a {@link WireError}. */
+export function toWire(e: unknown): WireError {
   if (e instanceof Error) {
     const own: Record<string, unknown> = {};
     let some = false;

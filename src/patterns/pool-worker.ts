@@ -13,7 +13,7 @@ import type { Receiver } from '../channel/receiver.js';
 import type { Sender } from '../channel/sender.js';
 import { InvalidValueError, RecvError, TryRecvError } from '../channel/errors.js';
 import { workerHandles } from '../shared/index.js';
-import { C_OFF, C_ON, C_READY, P_STARTED, R_MOVED, R_OK, R_SKIPPED, R_THREW, clonable, isMoved, toWire, type ControlMsg, type ResultMsg, type TaskMsg } from './pool-wire.js';
+import { C_OFF, C_ON, C_READY, P_STARTED, R_MOVED, R_OK, R_SKIPPED, R_THREW, isMoved, toWire, type ControlMsg, type ResultMsg, type TaskMsg } from './pool-wire.js';
 import type { PoolComponent, PoolJob, TaskContext, TaskFn } from './pool.js';
 import { bounded } from '../channel/channels.js';
 import { spawn } from './component.js';
@@ -138,20 +138,23 @@ function takeFromPort(id: number): unknown {
   }
 }
 
+/** Hears the pool's cancellations as they come, until `signal` aborts (or the pool closes the channel). */
+async function listenForCancels(signal: AbortSignal): Promise<void> {
+  for (;;) {
+    let id: number;
+    try {
+      id = await cancel.recv({ signal });
+    } catch {
+      return;
+    }
+    noteCancel(id);
+  }
+}
+
 /** Waits for an async task while listening for its cancellation. */
 async function watch(p: PromiseLike<unknown>): Promise<unknown> {
   const stop = new AbortController();
-  void (async () => {
-    for (;;) {
-      let id: number;
-      try {
-        id = await cancel.recv({ signal: stop.signal });
-      } catch {
-        return;
-      }
-      noteCancel(id);
-    }
-  })();
+  void listenForCancels(stop.signal);
   try {
     return await p;
   } finally {
@@ -160,41 +163,25 @@ async function watch(p: PromiseLike<unknown>): Promise<unknown> {
 }
 
 /**
- * Results not sent yet: `[slot, id, status, payload, ...]`. Each result is
- * sent as soon as its task ends (flush after every task): a result held back
- * to batch would be late behind a long next task, and lost if that task
- * crashed the thread — its caller would see a crash for a task that succeeded.
+ * Sends the answer of task `id` to the pool at once, one result per message:
+ * a result held back to batch would be late behind a long next task, and
+ * lost if that task crashed the thread — its caller would see a crash for a
+ * task that succeeded.
  */
-let out: ResultMsg = [slot];
-
 function reply(id: number, status: number, value: unknown): void {
   if (status === R_OK && isMoved(value)) {
     // The port is read in the same order as the results: post now, answer in order.
     port.postMessage(value.value, value.transfer as TransferListItem[]);
-    out.push(id, R_MOVED, undefined);
-  } else out.push(id, status, value);
-  flush();
-}
-
-function flush(): void {
-  if (out.length === 1) return;
-  const msg = out;
-  out = [slot];
+    results.sendSync([slot, id, R_MOVED, undefined]);
+    return;
+  }
   try {
-    results.sendSync(msg);
+    results.sendSync([slot, id, status, value]);
   } catch (e) {
     if (!(e instanceof InvalidValueError)) throw e;
-    // One of them cannot cross threads: send them one by one, that one as an error.
-    for (let i = 1; i < msg.length; i += 3) {
-      const one = [slot, msg[i], msg[i + 1], msg[i + 2]];
-      try {
-        results.sendSync(one);
-      } catch (e2) {
-        if (!(e2 instanceof InvalidValueError)) throw e2;
-        const why = new TypeError(`pool: the task's ${msg[i + 1] === R_OK ? 'result' : 'error'} cannot be sent back to the pool: ${e2.message}`);
-        results.sendSync([slot, msg[i], R_THREW, toWire(why, clonable)]);
-      }
-    }
+    // It cannot cross threads: the task fails with why.
+    const why = new TypeError(`pool: the task's ${status === R_OK ? 'result' : 'error'} cannot be sent back to the pool: ${e.message}`);
+    results.sendSync([slot, id, R_THREW, toWire(why)]);
   }
 }
 
@@ -207,7 +194,7 @@ function runOne(id: number, input: unknown): Promise<void> | undefined {
     value = asStage ? (fn as unknown as StageCall)(input, ctx.signal) : fn(input, ctx);
   } catch (e) {
     current = undefined;
-    reply(id, R_THREW, toWire(e, clonable));
+    reply(id, R_THREW, toWire(e));
     return undefined;
   }
   if (typeof value === 'object' && value !== null && typeof (value as PromiseLike<unknown>).then === 'function') {
@@ -225,7 +212,7 @@ async function finishAsync(id: number, p: PromiseLike<unknown>): Promise<void> {
     value = await watch(p);
   } catch (e) {
     status = R_THREW;
-    value = toWire(e, clonable);
+    value = toWire(e);
   }
   current = undefined;
   reply(id, status, value);
@@ -246,7 +233,6 @@ async function loop(): Promise<void> {
     try {
       t = tasks.poll(undefined);
       if (t === undefined) {
-        flush();
         hooks?.onWait();
         t = await tasks.recv();
       }
@@ -254,38 +240,24 @@ async function loop(): Promise<void> {
     } catch (e) {
       // Every Sender closed and the queue drained: the pool is shutting down.
       if (e instanceof RecvError || (e instanceof TryRecvError && e.kind === 'disconnected')) {
-        flush();
         hooks?.detach();
         member?.leave();
         return;
       }
       throw e;
     }
-    if (t.length === 1) {
-      // One task whose input was moved through the port.
-      const id = t[0] as number;
+    const moved = t.length === 1; // one task whose input was moved through the port
+    for (let i = 0; i < t.length; i += 2) {
+      const id = t[i] as number;
       if (!cancel.isEmpty) drainCancels();
-      const input = takeFromPort(id);
+      const input = moved ? takeFromPort(id) : t[i + 1];
       Atomics.store(progress, P_STARTED, id);
       if (skipped(id)) reply(id, R_SKIPPED, undefined);
       else {
         const p = runOne(id, input);
         if (p !== undefined) await p;
       }
-      continue;
     }
-    for (let i = 0; i < t.length; i += 2) {
-      const id = t[i] as number;
-      if (!cancel.isEmpty) drainCancels();
-      Atomics.store(progress, P_STARTED, id);
-      if (skipped(id)) reply(id, R_SKIPPED, undefined);
-      else {
-        const p = runOne(id, t[i + 1]);
-        if (p !== undefined) await p;
-      }
-    }
-    flush();
-    t = undefined;
   }
 }
 
@@ -315,7 +287,7 @@ class Job extends Context implements PoolJob<unknown, unknown> {
     if (this.answered) return false;
     this.answered = true;
     live.delete(this.id);
-    reply(this.id, status, status === R_THREW ? toWire(value, clonable) : value);
+    reply(this.id, status, status === R_THREW ? toWire(value) : value);
     return true;
   }
 }
@@ -331,15 +303,7 @@ async function componentLoop(b: PoolComponent<unknown, unknown, unknown>): Promi
   const c = spawn(b, { inputs: { tasks: jobs }, name: loopName });
   let poolClosing = false;
   const stopCancels = new AbortController();
-  void (async () => {
-    for (;;) {
-      try {
-        noteCancel(await cancel.recv({ signal: stopCancels.signal }));
-      } catch {
-        return;
-      }
-    }
-  })();
+  void listenForCancels(stopCancels.signal);
   const over = new AbortController(); // the component ended: stop taking tasks
   const feed = async (): Promise<void> => {
     control.offer([slot, C_READY]);
@@ -394,7 +358,6 @@ async function componentLoop(b: PoolComponent<unknown, unknown, unknown>): Promi
     const why = new Error(`pool: the worker's component ended before answering this task: ${how}`);
     job.reject(failed ? Object.assign(why, { cause: ended }) : why);
   }
-  flush();
   member?.leave();
   // Ended while the pool still runs: this thread is done for; the pool starts another.
   if (!poolClosing) throw failed ? ended : new Error(`pool: the worker's component ended while the pool was open (${String(ended)})`);

@@ -59,7 +59,7 @@ try {
   const exit = await spawn(body, { inputs, name: data.name, signal: ac.signal }).done;
   outcome = { [OUTCOME]: true, type: 'done', reason: exit.reason, result: exit.result, ...(exit.cause === undefined ? {} : { cause: exit.cause }) };
 } catch (e) {
-  outcome = { [OUTCOME]: true, type: 'error', error: toWire(e, clonable) };
+  outcome = { [OUTCOME]: true, type: 'error', error: toWire(e) };
 } finally {
   for (const rx of Object.values(inputs)) rx.close(); // already closed, unless the body never started
   for (const h of Object.values(handles)) h.close();
@@ -67,7 +67,7 @@ try {
 
 if (outcome.type === 'done' && !clonable(outcome.result)) {
   const why = new TypeError(`component "${data.name}": the result of its cleanup cannot be copied to the parent thread (return plain data)`);
-  outcome = { [OUTCOME]: true, type: 'error', error: toWire(why, clonable) };
+  outcome = { [OUTCOME]: true, type: 'error', error: toWire(why) };
 }
 if (outcome.type === 'done' && !clonable(outcome.cause)) outcome = { ...outcome, cause: String(outcome.cause) };
 member?.leave();
