@@ -35,14 +35,13 @@
  *
  * @module
  */
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import { bounded, spawn, type Receiver, type Sender } from '../src/index.js';
 import { joinHangMonitor, startHangMonitor, type HangAlert, type HangMonitor, type MonitorToken } from '../src/monitor/index.js';
-import { median } from './util.js';
+import { median, shuffle, writeJson } from './util.js';
 
 const CAP = 64;
 const PERIOD_MS = 10;
@@ -142,15 +141,6 @@ async function callCost(): Promise<number> {
   m.alerts.close();
   return median(runs);
 }
-
-function shuffle<T>(a: T[]): T[] {
-  for (let i = a.length - 1; i > 0; i--) {
-    const j = Math.floor(Math.random() * (i + 1));
-    [a[i], a[j]] = [a[j]!, a[i]!];
-  }
-  return a;
-}
-
 
 interface LatencySample {
   thread: 'main' | 'worker';
@@ -323,8 +313,7 @@ export async function runMonitor(options: MonitorBenchOptions = {}): Promise<{ f
     latency,
   };
   const file = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'bench', 'results', 'monitor.json');
-  if (!existsSync(dirname(file))) mkdirSync(dirname(file), { recursive: true });
-  writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
+  writeJson(file, result);
   return { file, table: lines.join('\n') };
 }
 
