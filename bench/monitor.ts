@@ -41,7 +41,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import { bounded, spawn, type Receiver, type Sender } from '../src/index.js';
 import { joinHangMonitor, startHangMonitor, type HangAlert, type HangMonitor, type MonitorToken } from '../src/monitor/index.js';
-import { median, shuffle, writeJson } from './util.js';
+import { envInt, median, shuffle, writeJson } from './util.js';
 
 const CAP = 64;
 const PERIOD_MS = 10;
@@ -231,10 +231,9 @@ async function workerMain(): Promise<void> {
 
 /** Runs both parts, prints a summary and writes bench/results/monitor.json. */
 export async function runMonitor(options: MonitorBenchOptions = {}): Promise<{ file: string; table: string }> {
-  const env = process.env;
-  const messages = options.messages ?? Number(env['WEFT_BENCH_MONITOR_N'] ?? 1_000_000);
-  const rounds = options.rounds ?? Number(env['WEFT_BENCH_MONITOR_ROUNDS'] ?? 9);
-  const latencyRounds = options.latencyRounds ?? Number(env['WEFT_BENCH_MONITOR_LATENCY_ROUNDS'] ?? 5);
+  const messages = options.messages ?? envInt('WEFT_BENCH_MONITOR_N', 1_000_000);
+  const rounds = options.rounds ?? envInt('WEFT_BENCH_MONITOR_ROUNDS', 9);
+  const latencyRounds = options.latencyRounds ?? envInt('WEFT_BENCH_MONITOR_LATENCY_ROUNDS', 5);
   const load0 = loadavg()[0]!;
   const log = (s: string): void => void process.stderr.write(`${s}\n`);
 
