@@ -185,8 +185,9 @@ function msgIdHeader(id: string): MsgHdrs {
  * bytes and decodes it to a string on first use: read the bytes when they
  * are there (one reply per message sent makes that decoding a measurable
  * cost), else the string.
+ *
+ * @internal
  */
-/** @internal */
 export function lastNumber(m: Msg): number {
   const raw = (m as unknown as { _msg?: { subject?: unknown } })._msg?.subject;
   if (raw instanceof Uint8Array) {
