@@ -809,7 +809,8 @@ export class Link {
   untilSettled(p: Promise<void>, ms = Infinity): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       let timer: ReturnType<typeof setTimeout> | undefined;
-      if (ms !== Infinity) timer = setTimeout(() => reject(new RemoteError('timeout', 'timed out')), ms);
+      // setTimeout fires at once for delays past 2^31 - 1 ms: those are as good as no limit
+      if (ms <= 0x7fffffff) timer = setTimeout(() => reject(new RemoteError('timeout', 'timed out')), ms);
       void this.nc.closed().then(() => reject(new RemoteError('closed', 'the link is closed')));
       p.then(
         () => {
