@@ -43,7 +43,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { PEERS } from './peers/index.js';
 import { capacityOf, FLAVORS, WORKLOADS, type Flavor, type Peer, type Workload } from './peers/types.js';
-import { findRoot, median, mulberry32, round2, shuffle, writeJson } from './util.js';
+import { envList, findRoot, median, mulberry32, round2, shuffle, writeJson } from './util.js';
 
 export type { Flavor, Workload } from './peers/types.js';
 
@@ -156,7 +156,7 @@ export function optionsFromEnv(env: NodeJS.ProcessEnv = process.env): InThreadOp
     if (!Number.isFinite(n) || n < 0) throw new RangeError(`${k} must be a number >= 0, got ${v}`);
     return n;
   };
-  const list = (k: string): string[] | undefined => env[k]?.split(',').map((s) => s.trim()).filter(Boolean);
+  const list = (k: string): string[] | undefined => envList(k, env);
   const o: InThreadOptions = {};
   const set = <K extends keyof InThreadOptions>(k: K, v: InThreadOptions[K] | undefined): void => {
     if (v !== undefined) o[k] = v;

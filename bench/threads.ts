@@ -59,7 +59,7 @@ import { pmPingLoop } from './threads/ports.js';
 import { BATCH, CTL_GATE, CTL_N, CTL_WORDS, type WorkerJob } from './threads/protocol.js';
 import { RingProducer, ringMemory } from './threads/ring.js';
 import { BYTES, KINDS, expectedCheck, valueMaker, type Kind } from './threads/values.js';
-import { findRoot, median, mulberry32, round2, shuffle, writeJson } from './util.js';
+import { envList, findRoot, median, mulberry32, round2, shuffle, writeJson } from './util.js';
 
 const workerUrl = new URL('./threads/worker.js', import.meta.url);
 
@@ -548,7 +548,7 @@ export async function runThreads(options: ThreadsOptions = {}): Promise<ThreadsR
   const runMs = options.runMs ?? envNum('WEFT_BENCH_RUN_MS') ?? 600;
   const timeoutMs = options.timeoutMs ?? envNum('WEFT_BENCH_TIMEOUT_MS') ?? 20_000;
   const seed = options.seed ?? envNum('WEFT_BENCH_SEED') ?? Date.now() % 1e9;
-  const filter = options.cases ?? process.env['WEFT_BENCH_THREADS_CASES']?.split(',').map((x) => x.trim()).filter(Boolean);
+  const filter = options.cases ?? envList('WEFT_BENCH_THREADS_CASES');
   const log = options.log ?? ((line: string) => process.stderr.write(line + '\n'));
   const cases = allCases(messages).filter((c) => filter === undefined || filter.some((f) => c.id.includes(f)));
   const random = mulberry32(seed);

@@ -26,6 +26,11 @@ export function envInt(name: string, fallback: number): number {
   return n;
 }
 
+/** A comma-separated list from the environment (entries trimmed, empty ones dropped), or undefined when unset. */
+export function envList(name: string, env: NodeJS.ProcessEnv = process.env): string[] | undefined {
+  return env[name]?.split(',').map((s) => s.trim()).filter(Boolean);
+}
+
 /** mulberry32: a small seeded PRNG, so a run order can be replayed from its seed. */
 export function mulberry32(seed: number): () => number {
   let a = seed >>> 0;
