@@ -43,7 +43,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { PEERS } from './peers/index.js';
 import { capacityOf, FLAVORS, WORKLOADS, type Flavor, type Peer, type Workload } from './peers/types.js';
-import { envList, findRoot, median, mulberry32, round2, shuffle, writeJson } from './util.js';
+import { envList, findRoot, gc, median, mulberry32, round2, shuffle, writeJson } from './util.js';
 
 export type { Flavor, Workload } from './peers/types.js';
 
@@ -245,8 +245,6 @@ async function runWorkload(peer: Peer<unknown>, workload: Workload, capacity: nu
   return got.reduce((a, b) => a + b, 0);
 }
 
-const gc: (() => void) | undefined = (globalThis as { gc?: () => void }).gc;
-
 /** Resolves on the next macrotask turn: lets timers and immediates left by the last run settle. */
 const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
@@ -302,7 +300,6 @@ interface Case {
   failed?: string;
 }
 
-
 const roundDown4 = (x: number): number => Math.max(PRODUCERS, Math.floor(x / PRODUCERS) * PRODUCERS);
 
 /**
@@ -337,7 +334,6 @@ function versionOf(pkg: string): string {
     return '?';
   }
 }
-
 
 /**
  * Runs the in-thread suite and returns its results (print them with

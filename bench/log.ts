@@ -36,7 +36,7 @@ import { cpus, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { openLog, type LogHooks, type LogProducer } from '../src/log/index.js';
-import { envInt, findRoot, median, round2, shuffle, writeJson } from './util.js';
+import { envInt, findRoot, gc, median, round2, shuffle, writeJson } from './util.js';
 
 const PRODUCERS = 4;
 
@@ -98,11 +98,6 @@ const PAD = 'x'.repeat(64);
 function lineOf(producer: number, i: number): string {
   return `2026-01-01T00:00:00.000Z INFO p${producer} seq=${i} status=200 ${PAD}`.slice(0, 99);
 }
-
-
-
-
-const gc = (globalThis as { gc?: () => void }).gc;
 
 interface Run {
   lines: number;

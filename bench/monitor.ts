@@ -41,12 +41,11 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import { bounded, spawn, type Receiver, type Sender } from '../src/index.js';
 import { joinHangMonitor, startHangMonitor, type HangAlert, type HangMonitor, type MonitorToken } from '../src/monitor/index.js';
-import { envInt, median, shuffle, writeJson } from './util.js';
+import { envInt, gc, median, shuffle, writeJson } from './util.js';
 
 const CAP = 64;
 const PERIOD_MS = 10;
 const TIMEOUTS_MS = [200, 500, 1000] as const;
-const gc = (globalThis as { gc?: () => void }).gc;
 
 /** Options of {@link runMonitor}; each has a default and an environment variable. */
 export interface MonitorBenchOptions {

@@ -35,7 +35,7 @@ import { Worker } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import { Tinypool } from 'tinypool';
 import { pool } from '../src/index.js';
-import { envInt, findRoot, median, round2, shuffle, writeJson } from './util.js';
+import { envInt, findRoot, gc, median, round2, shuffle, writeJson } from './util.js';
 
 const THREADS = 2;
 const TASK = new URL('./peers/pool-task.js', import.meta.url);
@@ -126,10 +126,6 @@ const contenders: readonly Contender[] = [
     },
   },
 ];
-
-
-
-const gc = (globalThis as { gc?: () => void }).gc;
 
 async function timed(n: number, one: (i: number) => Promise<number>): Promise<number> {
   gc?.();
@@ -243,7 +239,6 @@ export async function runPool(): Promise<PoolBenchResults> {
   console.log(`\nwrote ${file}\n`);
   return res;
 }
-
 
 function format(res: PoolBenchResults): string {
   const ideal = (res.options.threads * 1000) / res.options.cpuMs;

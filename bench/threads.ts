@@ -59,7 +59,7 @@ import { pmPingLoop } from './threads/ports.js';
 import { BATCH, CTL_GATE, CTL_N, CTL_WORDS, type WorkerJob } from './threads/protocol.js';
 import { RingProducer, ringMemory } from './threads/ring.js';
 import { BYTES, KINDS, expectedCheck, valueMaker, type Kind } from './threads/values.js';
-import { envList, findRoot, median, mulberry32, round2, shuffle, writeJson } from './util.js';
+import { envList, findRoot, gc, median, mulberry32, round2, shuffle, writeJson } from './util.js';
 
 const workerUrl = new URL('./threads/worker.js', import.meta.url);
 
@@ -532,8 +532,6 @@ function envNum(name: string): number | undefined {
   return n;
 }
 
-
-const gc = (globalThis as { gc?: () => void }).gc;
 const r3 = (x: number): number => Math.round(x * 1000) / 1000;
 
 /**

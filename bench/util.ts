@@ -17,6 +17,9 @@ export function findRoot(from: string): string {
   }
 }
 
+/** Node's collector when run with --expose-gc, else undefined: suites collect between runs when they can. */
+export const gc: (() => void) | undefined = (globalThis as { gc?: () => void }).gc;
+
 /** A positive integer from the environment, or `fallback`. */
 export function envInt(name: string, fallback: number): number {
   const v = process.env[name];
