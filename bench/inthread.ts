@@ -37,13 +37,13 @@
  *
  * @module
  */
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { PEERS } from './peers/index.js';
 import { capacityOf, FLAVORS, WORKLOADS, type Flavor, type Peer, type Workload } from './peers/types.js';
-import { findRoot, median } from './util.js';
+import { envList, findRoot, gc, median, mulberry32, round2, shuffle, writeJson } from './util.js';
 
 export type { Flavor, Workload } from './peers/types.js';
 
@@ -156,7 +156,7 @@ export function optionsFromEnv(env: NodeJS.ProcessEnv = process.env): InThreadOp
     if (!Number.isFinite(n) || n < 0) throw new RangeError(`${k} must be a number >= 0, got ${v}`);
     return n;
   };
-  const list = (k: string): string[] | undefined => env[k]?.split(',').map((s) => s.trim()).filter(Boolean);
+  const list = (k: string): string[] | undefined => envList(k, env);
   const o: InThreadOptions = {};
   const set = <K extends keyof InThreadOptions>(k: K, v: InThreadOptions[K] | undefined): void => {
     if (v !== undefined) o[k] = v;
@@ -182,27 +182,6 @@ function pick<T extends string>(s: string, all: readonly T[], what: string): T {
   if (hit === undefined) throw new RangeError(`${what}: unknown ${s}; expected one of ${all.join(', ')}`);
   return hit;
 }
-
-/** mulberry32: a small seeded PRNG for the run order. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-function shuffle<T>(xs: T[], rand: () => number): T[] {
-  for (let i = xs.length - 1; i > 0; i--) {
-    const j = Math.floor(rand() * (i + 1));
-    [xs[i], xs[j]] = [xs[j]!, xs[i]!];
-  }
-  return xs;
-}
-
 
 /** Why a case cannot run, or undefined: the workload's own limits, then the library's. */
 function whyUnsupported(peer: Peer<unknown>, workload: Workload, flavor: Flavor, cap: number, messages: number): string | undefined {
@@ -266,8 +245,6 @@ async function runWorkload(peer: Peer<unknown>, workload: Workload, capacity: nu
   return got.reduce((a, b) => a + b, 0);
 }
 
-const gc: (() => void) | undefined = (globalThis as { gc?: () => void }).gc;
-
 /** Resolves on the next macrotask turn: lets timers and immediates left by the last run settle. */
 const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
@@ -323,8 +300,6 @@ interface Case {
   failed?: string;
 }
 
-const round2 = (x: number): number => Math.round(x * 100) / 100;
-
 const roundDown4 = (x: number): number => Math.max(PRODUCERS, Math.floor(x / PRODUCERS) * PRODUCERS);
 
 /**
@@ -360,7 +335,6 @@ function versionOf(pkg: string): string {
   }
 }
 
-
 /**
  * Runs the in-thread suite and returns its results (print them with
  * {@link formatInThread}, save them with {@link writeInThreadJson}).
@@ -383,7 +357,7 @@ export async function runInThread(options: InThreadOptions = {}): Promise<InThre
   const flavors = options.flavors ?? FLAVORS;
   const peers = options.peers ? PEERS.filter((p) => options.peers!.includes(p.name)) : PEERS;
   if (peers.length === 0) throw new RangeError(`no library matches ${options.peers?.join(', ')}; have ${PEERS.map((p) => p.name).join(', ')}`);
-  const rand = prng(seed);
+  const rand = mulberry32(seed);
 
   const cases: Case[] = [];
   const unsupported = new Map<string, string>();
@@ -577,9 +551,7 @@ function where(cells: readonly { workload: Workload; flavor: Flavor }[], rowsOf:
 /** Writes the results as JSON (default `bench/results/inthread.json` in the repository); returns the path. */
 export function writeInThreadJson(res: InThreadResults, path?: string): string {
   const file = path ?? join(findRoot(dirname(fileURLToPath(import.meta.url))), 'bench', 'results', 'inthread.json');
-  mkdirSync(dirname(file), { recursive: true });
-  writeFileSync(file, JSON.stringify(res, null, 2) + '\n');
-  return file;
+  return writeJson(file, res);
 }
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {

@@ -30,13 +30,13 @@
  * @module
  */
 import { once } from 'node:events';
-import { createWriteStream, mkdirSync, writeFileSync } from 'node:fs';
+import { createWriteStream } from 'node:fs';
 import { mkdtemp, open, rm } from 'node:fs/promises';
 import { cpus, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { openLog, type LogHooks, type LogProducer } from '../src/log/index.js';
-import { envInt, findRoot, median } from './util.js';
+import { envInt, findRoot, gc, median, round2, shuffle, writeJson } from './util.js';
 
 const PRODUCERS = 4;
 
@@ -98,11 +98,6 @@ const PAD = 'x'.repeat(64);
 function lineOf(producer: number, i: number): string {
   return `2026-01-01T00:00:00.000Z INFO p${producer} seq=${i} status=200 ${PAD}`.slice(0, 99);
 }
-
-
-
-
-const gc = (globalThis as { gc?: () => void }).gc;
 
 interface Run {
   lines: number;
@@ -241,7 +236,7 @@ export async function runLog(options: LogBenchOptions = {}): Promise<LogBenchRes
     await durable(join(dir, `warm-${fileNo++}.log`), Math.min(lines, 20_000), window);
     await fireAndForget(join(dir, `warm-${fileNo++}.log`), Math.min(lines, 20_000));
     for (let r = 0; r < rounds; r++) {
-      const order = [...cases].sort(() => Math.random() - 0.5);
+      const order = shuffle([...cases]);
       for (const c of order) {
         const file = join(dir, `${c.name}-${fileNo++}.log`);
         gc?.();
@@ -268,7 +263,6 @@ export async function runLog(options: LogBenchOptions = {}): Promise<LogBenchRes
     };
   });
   const rate = (name: string): number => results.find((r) => r.name === name)!.linesPerSec;
-  const round2 = (x: number): number => Math.round(x * 100) / 100;
   const durableToFloor = round2(rate('durable') / rate('floor'));
   const fireAndForgetToCeiling = round2(rate('fire-and-forget') / rate('ceiling'));
   const res: LogBenchResults = {
@@ -291,8 +285,7 @@ export async function runLog(options: LogBenchOptions = {}): Promise<LogBenchRes
   if (options.print !== false) console.log(formatLog(res));
   if (options.jsonPath !== null) {
     const file = options.jsonPath ?? join(root, 'bench', 'results', 'log.json');
-    mkdirSync(dirname(file), { recursive: true });
-    writeFileSync(file, JSON.stringify(res, null, 2) + '\n');
+    writeJson(file, res);
     if (options.print !== false) console.log(`\nwrote ${file}`);
   }
   return res;

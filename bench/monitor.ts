@@ -35,19 +35,17 @@
  *
  * @module
  */
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import { bounded, spawn, type Receiver, type Sender } from '../src/index.js';
 import { joinHangMonitor, startHangMonitor, type HangAlert, type HangMonitor, type MonitorToken } from '../src/monitor/index.js';
-import { median } from './util.js';
+import { envInt, gc, median, shuffle, writeJson } from './util.js';
 
 const CAP = 64;
 const PERIOD_MS = 10;
 const TIMEOUTS_MS = [200, 500, 1000] as const;
-const gc = (globalThis as { gc?: () => void }).gc;
 
 /** Options of {@link runMonitor}; each has a default and an environment variable. */
 export interface MonitorBenchOptions {
@@ -143,15 +141,6 @@ async function callCost(): Promise<number> {
   return median(runs);
 }
 
-function shuffle<T>(a: T[]): T[] {
-  for (let i = a.length - 1; i > 0; i--) {
-    const j = Math.floor(Math.random() * (i + 1));
-    [a[i], a[j]] = [a[j]!, a[i]!];
-  }
-  return a;
-}
-
-
 interface LatencySample {
   thread: 'main' | 'worker';
   permanentMs: number;
@@ -241,10 +230,9 @@ async function workerMain(): Promise<void> {
 
 /** Runs both parts, prints a summary and writes bench/results/monitor.json. */
 export async function runMonitor(options: MonitorBenchOptions = {}): Promise<{ file: string; table: string }> {
-  const env = process.env;
-  const messages = options.messages ?? Number(env['WEFT_BENCH_MONITOR_N'] ?? 1_000_000);
-  const rounds = options.rounds ?? Number(env['WEFT_BENCH_MONITOR_ROUNDS'] ?? 9);
-  const latencyRounds = options.latencyRounds ?? Number(env['WEFT_BENCH_MONITOR_LATENCY_ROUNDS'] ?? 5);
+  const messages = options.messages ?? envInt('WEFT_BENCH_MONITOR_N', 1_000_000);
+  const rounds = options.rounds ?? envInt('WEFT_BENCH_MONITOR_ROUNDS', 9);
+  const latencyRounds = options.latencyRounds ?? envInt('WEFT_BENCH_MONITOR_LATENCY_ROUNDS', 5);
   const load0 = loadavg()[0]!;
   const log = (s: string): void => void process.stderr.write(`${s}\n`);
 
@@ -323,8 +311,7 @@ export async function runMonitor(options: MonitorBenchOptions = {}): Promise<{ f
     latency,
   };
   const file = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'bench', 'results', 'monitor.json');
-  if (!existsSync(dirname(file))) mkdirSync(dirname(file), { recursive: true });
-  writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
+  writeJson(file, result);
   return { file, table: lines.join('\n') };
 }
 

@@ -28,7 +28,6 @@
  *
  * @module
  */
-import { writeFileSync, existsSync, mkdirSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -36,7 +35,7 @@ import { Worker } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import { Tinypool } from 'tinypool';
 import { pool } from '../src/index.js';
-import { envInt, findRoot, median } from './util.js';
+import { envInt, findRoot, gc, median, round2, shuffle, writeJson } from './util.js';
 
 const THREADS = 2;
 const TASK = new URL('./peers/pool-task.js', import.meta.url);
@@ -128,10 +127,6 @@ const contenders: readonly Contender[] = [
   },
 ];
 
-
-
-const gc = (globalThis as { gc?: () => void }).gc;
-
 async function timed(n: number, one: (i: number) => Promise<number>): Promise<number> {
   gc?.();
   const t0 = performance.now();
@@ -160,14 +155,6 @@ async function busyFloor(n: number): Promise<number> {
   return rate;
 }
 
-function shuffle<T>(xs: T[]): T[] {
-  for (let i = xs.length - 1; i > 0; i--) {
-    const j = Math.floor(Math.random() * (i + 1));
-    [xs[i], xs[j]] = [xs[j]!, xs[i]!];
-  }
-  return xs;
-}
-
 /** What {@link runPool} measured, as written to bench/results/pool.json. */
 export interface PoolBenchResults {
   readonly suite: 'pool';
@@ -192,8 +179,6 @@ export interface PoolBenchResults {
     readonly cpuVsBusy: Record<string, number>;
   };
 }
-
-const round2 = (x: number): number => Math.round(x * 100) / 100;
 
 /** Runs the pool benchmark: prints its table, writes bench/results/pool.json, returns the results. */
 export async function runPool(): Promise<PoolBenchResults> {
@@ -250,12 +235,10 @@ export async function runPool(): Promise<PoolBenchResults> {
   console.log(format(res));
   const root = findRoot(dirname(fileURLToPath(import.meta.url)));
   const file = join(root, 'bench', 'results', 'pool.json');
-  if (!existsSync(dirname(file))) mkdirSync(dirname(file), { recursive: true });
-  writeFileSync(file, JSON.stringify(res, null, 2) + '\n');
+  writeJson(file, res);
   console.log(`\nwrote ${file}\n`);
   return res;
 }
-
 
 function format(res: PoolBenchResults): string {
   const ideal = (res.options.threads * 1000) / res.options.cpuMs;

@@ -27,13 +27,13 @@
  *
  * @module
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { connect as natsConnect, type NatsConnection } from '@nats-io/transport-node';
 import { AckPolicy, DiscardPolicy, jetstream, jetstreamManager, RetentionPolicy, StorageType } from '@nats-io/jetstream';
 import type { Sender } from '../src/index.js';
 import { call, connect, startServer, type Link } from '../src/remote/index.js';
+import { envInt, findRoot, writeJson } from './util.js';
 
 interface Throughput {
   readonly name: string;
@@ -65,11 +65,6 @@ export interface RemoteResult {
     readonly callVsRequestMedian: number;
   };
 }
-
-const env = (k: string, d: number): number => {
-  const v = process.env[k];
-  return v === undefined || v === '' ? d : Number(v);
-};
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -270,10 +265,10 @@ export function formatRemote(r: RemoteResult): string {
  * ```
  */
 export async function runRemote(): Promise<unknown> {
-  const n = env('WEFT_BENCH_REMOTE_N', 100_000);
-  const awaitedN = env('WEFT_BENCH_REMOTE_AWAITED_N', 10_000);
-  const rttN = env('WEFT_BENCH_REMOTE_RTT_N', 2000);
-  const warmN = env('WEFT_BENCH_REMOTE_WARMUP_N', 20_000);
+  const n = envInt('WEFT_BENCH_REMOTE_N', 100_000);
+  const awaitedN = envInt('WEFT_BENCH_REMOTE_AWAITED_N', 10_000);
+  const rttN = envInt('WEFT_BENCH_REMOTE_RTT_N', 2000);
+  const warmN = envInt('WEFT_BENCH_REMOTE_WARMUP_N', 20_000);
   const server = await startServer({ maxFile: 1024 * 1024 * 1024, maxMemory: 256 * 1024 * 1024 });
   try {
     const version = (await (await fetch(`http://127.0.0.1:${server.monitorPort}/varz`)).json()) as { version: string };
@@ -301,10 +296,7 @@ export async function runRemote(): Promise<unknown> {
       },
     };
     console.log(formatRemote(result));
-    const dir = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'bench', 'results');
-    mkdirSync(dir, { recursive: true });
-    const file = join(dir, 'remote.json');
-    writeFileSync(file, JSON.stringify(result, null, 2) + '\n');
+    const file = writeJson(join(findRoot(dirname(fileURLToPath(import.meta.url))), 'bench', 'results', 'remote.json'), result);
     console.log(`\nwrote ${file}`);
     return result;
   } finally {

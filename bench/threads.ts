@@ -49,7 +49,6 @@
  *
  * @module
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -60,7 +59,7 @@ import { pmPingLoop } from './threads/ports.js';
 import { BATCH, CTL_GATE, CTL_N, CTL_WORDS, type WorkerJob } from './threads/protocol.js';
 import { RingProducer, ringMemory } from './threads/ring.js';
 import { BYTES, KINDS, expectedCheck, valueMaker, type Kind } from './threads/values.js';
-import { findRoot, median } from './util.js';
+import { envList, findRoot, gc, median, mulberry32, round2, shuffle, writeJson } from './util.js';
 
 const workerUrl = new URL('./threads/worker.js', import.meta.url);
 
@@ -533,22 +532,6 @@ function envNum(name: string): number | undefined {
   return n;
 }
 
-
-
-/** mulberry32 */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-const gc = (globalThis as { gc?: () => void }).gc;
-const r2 = (x: number): number => Math.round(x * 100) / 100;
 const r3 = (x: number): number => Math.round(x * 1000) / 1000;
 
 /**
@@ -563,10 +546,10 @@ export async function runThreads(options: ThreadsOptions = {}): Promise<ThreadsR
   const runMs = options.runMs ?? envNum('WEFT_BENCH_RUN_MS') ?? 600;
   const timeoutMs = options.timeoutMs ?? envNum('WEFT_BENCH_TIMEOUT_MS') ?? 20_000;
   const seed = options.seed ?? envNum('WEFT_BENCH_SEED') ?? Date.now() % 1e9;
-  const filter = options.cases ?? process.env['WEFT_BENCH_THREADS_CASES']?.split(',').map((x) => x.trim()).filter(Boolean);
+  const filter = options.cases ?? envList('WEFT_BENCH_THREADS_CASES');
   const log = options.log ?? ((line: string) => process.stderr.write(line + '\n'));
   const cases = allCases(messages).filter((c) => filter === undefined || filter.some((f) => c.id.includes(f)));
-  const random = rng(seed);
+  const random = mulberry32(seed);
 
   // An exception thrown outside the suite's own code (a library event listener) fails the
   // current case instead of ending the whole run.
@@ -581,7 +564,7 @@ export async function runThreads(options: ThreadsOptions = {}): Promise<ThreadsR
   const failures = new Map<string, string[]>(cases.map((c) => [c.id, []]));
   const timedOut = new Set<string>();
   for (let r = 0; r < rounds; r++) {
-    const order = cases.map((c) => ({ c, k: random() })).sort((a, b) => a.k - b.k).map((x) => x.c);
+    const order = shuffle([...cases], random);
     for (const c of order) {
       if (timedOut.has(c.id)) continue;
       current = c.id;
@@ -638,7 +621,7 @@ export async function runThreads(options: ThreadsOptions = {}): Promise<ThreadsR
     platform: `${process.platform} ${process.arch}`,
     cpus: cpus().length,
     gc: gc !== undefined,
-    loadavg: { start: r2(loadStart), end: r2(loadavg()[0]!) },
+    loadavg: { start: round2(loadStart), end: round2(loadavg()[0]!) },
     seed,
     durationMs: Math.round(performance.now() - started),
     options: { messages, rounds, runMs, timeoutMs, capacity: CAP, crossbeamCapacity: CROSSBEAM_CAP, batch: BATCH },
@@ -650,8 +633,7 @@ export async function runThreads(options: ThreadsOptions = {}): Promise<ThreadsR
   if (options.jsonPath !== null) {
     const root = findRoot(dirname(fileURLToPath(import.meta.url)));
     const file = options.jsonPath ?? join(root, 'bench', 'results', 'threads.json');
-    mkdirSync(dirname(file), { recursive: true });
-    writeFileSync(file, JSON.stringify(res, null, 2) + '\n');
+    writeJson(file, res);
     if (options.print !== false) console.log(`\nwrote ${file}`);
   }
   return res;
@@ -665,7 +647,7 @@ function ratiosAndGoals(results: readonly ThreadsCaseResult[]): { ratios: Record
   const goals: Goal[] = [];
   const put = (name: string, a: number | undefined, b: number | undefined): number | undefined => {
     if (a === undefined || b === undefined || b === 0) return undefined;
-    return (ratios[name] = r2(a / b));
+    return (ratios[name] = round2(a / b));
   };
   for (const dir of DIRS) {
     for (const kind of KINDS) {

@@ -19,6 +19,7 @@ import { promiseHooks } from 'node:v8';
 import { pathToFileURL } from 'node:url';
 import { PEERS } from './peers/index.js';
 import { FLAVORS, capacityOf, type Flavor, type Peer, type Workload } from './peers/types.js';
+import { envList } from './util.js';
 
 const MESSAGES = 20_000;
 const PRODUCERS = 4;
@@ -57,10 +58,9 @@ export async function countTicks(peer: Peer<unknown>, workload: Workload, flavor
 }
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  const list = (k: string): string[] | undefined => process.env[k]?.split(',').map((s) => s.trim()).filter(Boolean);
-  const names = list('WEFT_BENCH_PEERS') ?? ['weft', 'floor', '@thi.ng/csp', 'async-channel'];
-  const workloads = (list('WEFT_BENCH_WORKLOADS') ?? ['spsc', 'mpsc', 'mpmc']) as Workload[];
-  const flavors = (list('WEFT_BENCH_FLAVORS') ?? FLAVORS) as Flavor[];
+  const names = envList('WEFT_BENCH_PEERS') ?? ['weft', 'floor', '@thi.ng/csp', 'async-channel'];
+  const workloads = (envList('WEFT_BENCH_WORKLOADS') ?? ['spsc', 'mpsc', 'mpmc']) as Workload[];
+  const flavors = (envList('WEFT_BENCH_FLAVORS') ?? FLAVORS) as Flavor[];
   console.log('per message: promises created / promise jobs run (microtask ticks), the harness loops included');
   for (const workload of workloads) {
     for (const flavor of flavors) {

@@ -1,5 +1,5 @@
 /** Small helpers every benchmark suite shares. @module */
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 
 /** The median of `xs` (the mean of the middle two for an even count). */
@@ -17,6 +17,9 @@ export function findRoot(from: string): string {
   }
 }
 
+/** Node's collector when run with --expose-gc, else undefined: suites collect between runs when they can. */
+export const gc: (() => void) | undefined = (globalThis as { gc?: () => void }).gc;
+
 /** A positive integer from the environment, or `fallback`. */
 export function envInt(name: string, fallback: number): number {
   const v = process.env[name];
@@ -24,4 +27,40 @@ export function envInt(name: string, fallback: number): number {
   const n = Number(v);
   if (!Number.isSafeInteger(n) || n <= 0) throw new RangeError(`${name} must be a positive integer, got ${v}`);
   return n;
+}
+
+/** A comma-separated list from the environment (entries trimmed, empty ones dropped), or undefined when unset. */
+export function envList(name: string, env: NodeJS.ProcessEnv = process.env): string[] | undefined {
+  return env[name]?.split(',').map((s) => s.trim()).filter(Boolean);
+}
+
+/** mulberry32: a small seeded PRNG, so a run order can be replayed from its seed. */
+export function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Shuffles `xs` in place (Fisher–Yates) and returns it. */
+export function shuffle<T>(xs: T[], rand: () => number = Math.random): T[] {
+  for (let i = xs.length - 1; i > 0; i--) {
+    const j = Math.floor(rand() * (i + 1));
+    [xs[i], xs[j]] = [xs[j]!, xs[i]!];
+  }
+  return xs;
+}
+
+/** `x` rounded to two decimals. */
+export const round2 = (x: number): number => Math.round(x * 100) / 100;
+
+/** Writes `result` as indented JSON to `file`, creating its folder; returns `file`. */
+export function writeJson(file: string, result: unknown): string {
+  mkdirSync(dirname(file), { recursive: true });
+  writeFileSync(file, JSON.stringify(result, null, 2) + '\n');
+  return file;
 }

@@ -28,7 +28,7 @@
  * @internal
  */
 import type { Msg, Subscription } from '@nats-io/transport-node';
-import type { Link } from './link.js';
+import { lastNumber, type Link } from './link.js';
 import { DeliveredMemory } from './delivered.js';
 import type { ChannelNames } from './names.js';
 
@@ -202,7 +202,7 @@ export class ReceiveBuffer {
       return;
     }
     this.consumeRequest(1);
-    if (this.fence > 0 && requestOf(m.subject) <= this.fence) {
+    if (this.fence > 0 && lastNumber(m) <= this.fence) {
       this.link.publishRaw(reply, NAK); // from a request opened before a hand-back
       return;
     }
@@ -343,11 +343,6 @@ export class ReceiveBuffer {
       }
     }
   }
-}
-
-/** The pull request a delivery answers: the last token of its inbox subject. */
-function requestOf(subject: string): number {
-  return Number(subject.slice(subject.lastIndexOf('.') + 1));
 }
 
 /**

@@ -338,7 +338,8 @@ function tooLarge(value: unknown, size: number, max: number): EncodeError {
   return new EncodeError('too-large', `its encoding takes ${size} bytes, more than the maximum message size of ${max} bytes`, value);
 }
 
-const NO_HANDLES: AnyHandle[] = [];
+// shared by every Reader without handles: readonly, so none can push into it
+const NO_HANDLES: readonly AnyHandle[] = [];
 
 class Reader {
   pos = 3;
@@ -346,7 +347,7 @@ class Reader {
   // made on first use: most small messages need neither
   private viewOf: DataView | null = null;
   private bufOf: Buffer | null = null;
-  handles: AnyHandle[] = NO_HANDLES;
+  handles: readonly AnyHandle[] = NO_HANDLES;
   constructor(readonly bytes: Uint8Array) {}
   get view(): DataView {
     return (this.viewOf ??= new DataView(this.bytes.buffer, this.bytes.byteOffset, this.bytes.byteLength));

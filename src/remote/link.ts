@@ -185,8 +185,9 @@ function msgIdHeader(id: string): MsgHdrs {
  * bytes and decodes it to a string on first use: read the bytes when they
  * are there (one reply per message sent makes that decoding a measurable
  * cost), else the string.
+ *
+ * @internal
  */
-/** @internal */
 export function lastNumber(m: Msg): number {
   const raw = (m as unknown as { _msg?: { subject?: unknown } })._msg?.subject;
   if (raw instanceof Uint8Array) {
@@ -808,7 +809,8 @@ export class Link {
   untilSettled(p: Promise<void>, ms = Infinity): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       let timer: ReturnType<typeof setTimeout> | undefined;
-      if (ms !== Infinity) timer = setTimeout(() => reject(new RemoteError('timeout', 'timed out')), ms);
+      // setTimeout fires at once for delays past 2^31 - 1 ms: those are as good as no limit
+      if (ms <= 0x7fffffff) timer = setTimeout(() => reject(new RemoteError('timeout', 'timed out')), ms);
       void this.nc.closed().then(() => reject(new RemoteError('closed', 'the link is closed')));
       p.then(
         () => {

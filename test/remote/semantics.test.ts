@@ -475,3 +475,13 @@ rtest('link.close({ timeoutMs }) checks its argument', async () => {
     await l.close({ timeoutMs: 5000 });
   }
 });
+
+rtest('a wait limited to 2^32 ms (past the timer range) is not cut short', async () => {
+  const l = await link(server());
+  try {
+    // the settle comes after 50 ms; a limit of 2^32 ms must not end the wait before it
+    await l.untilSettled(sleep(50), 2 ** 32);
+  } finally {
+    await l.close({ timeoutMs: 2 ** 32 });
+  }
+});
