@@ -38,12 +38,11 @@
  * @module
  */
 import { readFileSync } from 'node:fs';
-import { cpus, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { PEERS } from './peers/index.js';
 import { capacityOf, FLAVORS, WORKLOADS, type Flavor, type Peer, type Workload } from './peers/types.js';
-import { envList, findRoot, gc, median, mulberry32, round2, shuffle, writeJson } from './util.js';
+import { envList, findRoot, gc, median, mulberry32, round2, shuffle, writeJson, loadNow, machineInfo, type MachineInfo } from './util.js';
 
 export type { Flavor, Workload } from './peers/types.js';
 
@@ -119,15 +118,9 @@ export interface RowResult {
 }
 
 /** Everything {@link runInThread} measured, as written to `bench/results/inthread.json`. */
-export interface InThreadResults {
+export interface InThreadResults extends MachineInfo {
   readonly suite: 'inthread';
-  readonly date: string;
-  readonly node: string;
-  readonly platform: string;
-  readonly cpus: number;
   readonly gc: boolean;
-  /** The 1-minute load average when the suite started and ended: other work on the machine skews every figure. */
-  readonly loadavg: { readonly start: number; readonly end: number };
   readonly seed: number;
   readonly durationMs: number;
   readonly options: {
@@ -341,7 +334,7 @@ function versionOf(pkg: string): string {
  */
 export async function runInThread(options: InThreadOptions = {}): Promise<InThreadResults> {
   const started = performance.now();
-  const loadStart = loadavg()[0]!;
+  const loadStart = loadNow();
   const messages = roundDown4(options.messages ?? 1_000_000);
   const rounds = Math.max(1, Math.floor(options.rounds ?? 5));
   const runMs = options.runMs ?? 400;
@@ -448,12 +441,8 @@ export async function runInThread(options: InThreadOptions = {}): Promise<InThre
 
   return {
     suite: 'inthread',
-    date: new Date().toISOString(),
-    node: process.version,
-    platform: `${process.platform} ${process.arch}`,
-    cpus: cpus().length,
+    ...machineInfo(loadStart),
     gc: gc !== undefined,
-    loadavg: { start: round2(loadStart), end: round2(loadavg()[0]!) },
     seed,
     durationMs: Math.round(performance.now() - started),
     options: { messages, rounds, runMs, minMessages, cap, timeoutMs, warm, clock },

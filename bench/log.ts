@@ -32,11 +32,10 @@
 import { once } from 'node:events';
 import { createWriteStream } from 'node:fs';
 import { mkdtemp, open, rm } from 'node:fs/promises';
-import { cpus, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { openLog, type LogHooks, type LogProducer } from '../src/log/index.js';
-import { envInt, findRoot, gc, median, round2, shuffle, writeJson } from './util.js';
+import { envInt, findRoot, gc, median, round2, shuffle, writeJson, loadNow, machineInfo, type MachineInfo } from './util.js';
 
 const PRODUCERS = 4;
 
@@ -70,13 +69,8 @@ export interface LogCaseResult {
 }
 
 /** What {@link runLog} measured, as written to bench/results/log.json. */
-export interface LogBenchResults {
+export interface LogBenchResults extends MachineInfo {
   readonly suite: 'log';
-  readonly date: string;
-  readonly node: string;
-  readonly platform: string;
-  readonly cpus: number;
-  readonly loadavg: { readonly start: number; readonly end: number };
   readonly dir: string;
   readonly options: { readonly lines: number; readonly floorLines: number; readonly rounds: number; readonly window: number; readonly lineBytes: number };
   readonly cases: readonly LogCaseResult[];
@@ -208,7 +202,7 @@ interface CaseDef {
  */
 export async function runLog(options: LogBenchOptions = {}): Promise<LogBenchResults> {
   const started = performance.now();
-  const loadStart = loadavg()[0]!;
+  const loadStart = loadNow();
   const lines = Math.max(PRODUCERS, Math.floor((options.lines ?? envInt('WEFT_BENCH_LOG_N', 200_000)) / PRODUCERS) * PRODUCERS);
   const floorLines = options.floorLines ?? envInt('WEFT_BENCH_LOG_FLOOR_N', 1_000);
   const rounds = options.rounds ?? envInt('WEFT_BENCH_LOG_ROUNDS', 3);
@@ -267,11 +261,7 @@ export async function runLog(options: LogBenchOptions = {}): Promise<LogBenchRes
   const fireAndForgetToCeiling = round2(rate('fire-and-forget') / rate('ceiling'));
   const res: LogBenchResults = {
     suite: 'log',
-    date: new Date().toISOString(),
-    node: process.version,
-    platform: `${process.platform} ${process.arch}`,
-    cpus: cpus().length,
-    loadavg: { start: round2(loadStart), end: round2(loadavg()[0]!) },
+    ...machineInfo(loadStart),
     dir: root,
     options: { lines, floorLines, rounds, window, lineBytes: lineOf(0, 0).length + 1 },
     cases: results,

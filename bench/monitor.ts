@@ -35,13 +35,12 @@
  *
  * @module
  */
-import { cpus, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import { bounded, spawn, type Receiver, type Sender } from '../src/index.js';
 import { joinHangMonitor, startHangMonitor, type HangAlert, type HangMonitor, type MonitorToken } from '../src/monitor/index.js';
-import { envInt, gc, median, shuffle, writeJson } from './util.js';
+import { envInt, gc, median, shuffle, writeJson, loadNow, machineInfo } from './util.js';
 
 const CAP = 64;
 const PERIOD_MS = 10;
@@ -233,7 +232,7 @@ export async function runMonitor(options: MonitorBenchOptions = {}): Promise<{ f
   const messages = options.messages ?? envInt('WEFT_BENCH_MONITOR_N', 1_000_000);
   const rounds = options.rounds ?? envInt('WEFT_BENCH_MONITOR_ROUNDS', 9);
   const latencyRounds = options.latencyRounds ?? envInt('WEFT_BENCH_MONITOR_LATENCY_ROUNDS', 5);
-  const load0 = loadavg()[0]!;
+  const load0 = loadNow();
   const log = (s: string): void => void process.stderr.write(`${s}\n`);
 
   // (a) reporting cost; one warm-up run of each variant first.
@@ -301,11 +300,7 @@ export async function runMonitor(options: MonitorBenchOptions = {}): Promise<{ f
   ];
   const result = {
     suite: 'monitor',
-    date: new Date().toISOString(),
-    node: process.version,
-    platform: `${process.platform} ${process.arch}`,
-    cpus: cpus().length,
-    loadavg: { start: +load0.toFixed(2), end: +loadavg()[0]!.toFixed(2) },
+    ...machineInfo(load0),
     periodMs: PERIOD_MS,
     cost,
     latency,

@@ -28,14 +28,13 @@
  *
  * @module
  */
-import { cpus, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import { Tinypool } from 'tinypool';
 import { pool } from '../src/index.js';
-import { envInt, findRoot, gc, median, round2, shuffle, writeJson } from './util.js';
+import { envInt, findRoot, gc, median, round2, shuffle, writeJson, loadNow, machineInfo, type MachineInfo } from './util.js';
 
 const THREADS = 2;
 const TASK = new URL('./peers/pool-task.js', import.meta.url);
@@ -156,12 +155,8 @@ async function busyFloor(n: number): Promise<number> {
 }
 
 /** What {@link runPool} measured, as written to bench/results/pool.json. */
-export interface PoolBenchResults {
+export interface PoolBenchResults extends MachineInfo {
   readonly suite: 'pool';
-  readonly date: string;
-  readonly node: string;
-  readonly cpus: number;
-  readonly loadavg: { readonly start: number; readonly end: number };
   readonly options: { readonly trivial: number; readonly cpu: number; readonly cpuMs: number; readonly rounds: number; readonly threads: number };
   readonly libraries: readonly { readonly name: string; readonly note: string }[];
   /** Tasks/s per library and case: every round, and the median. */
@@ -186,7 +181,7 @@ export async function runPool(): Promise<PoolBenchResults> {
   const cpu = envInt('WEFT_BENCH_POOL_CPU_N', 2_000);
   const rounds = envInt('WEFT_BENCH_POOL_ROUNDS', 3);
   const cpuMs = 1;
-  const loadStart = loadavg()[0]!;
+  const loadStart = loadNow();
   const rates: PoolBenchResults['rates'] = {};
   for (const c of contenders) rates[c.name] = { trivial: [], cpu: [], trivialMedian: 0, cpuMedian: 0 };
   const busy: number[] = [];
@@ -216,10 +211,7 @@ export async function runPool(): Promise<PoolBenchResults> {
   const w = rates['weft']!;
   const res: PoolBenchResults = {
     suite: 'pool',
-    date: new Date().toISOString(),
-    node: process.version,
-    cpus: cpus().length,
-    loadavg: { start: round2(loadStart), end: round2(loadavg()[0]!) },
+    ...machineInfo(loadStart),
     options: { trivial, cpu, cpuMs, rounds, threads: THREADS },
     libraries: contenders.map((c) => ({ name: c.name, note: c.note })),
     rates,

@@ -49,7 +49,6 @@
  *
  * @module
  */
-import { cpus, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
@@ -59,7 +58,7 @@ import { pmPingLoop } from './threads/ports.js';
 import { BATCH, CTL_GATE, CTL_N, CTL_WORDS, type WorkerJob } from './threads/protocol.js';
 import { RingProducer, ringMemory } from './threads/ring.js';
 import { BYTES, KINDS, expectedCheck, valueMaker, type Kind } from './threads/values.js';
-import { envList, findRoot, gc, median, mulberry32, round2, shuffle, writeJson } from './util.js';
+import { envList, findRoot, gc, median, mulberry32, round2, shuffle, writeJson, loadNow, machineInfo, type MachineInfo } from './util.js';
 
 const workerUrl = new URL('./threads/worker.js', import.meta.url);
 
@@ -121,14 +120,9 @@ export interface Goal {
 }
 
 /** What {@link runThreads} measured, as written to bench/results/threads.json. */
-export interface ThreadsResults {
+export interface ThreadsResults extends MachineInfo {
   readonly suite: 'threads';
-  readonly date: string;
-  readonly node: string;
-  readonly platform: string;
-  readonly cpus: number;
   readonly gc: boolean;
-  readonly loadavg: { readonly start: number; readonly end: number };
   readonly seed: number;
   readonly durationMs: number;
   readonly options: {
@@ -540,7 +534,7 @@ const r3 = (x: number): number => Math.round(x * 1000) / 1000;
  */
 export async function runThreads(options: ThreadsOptions = {}): Promise<ThreadsResults> {
   const started = performance.now();
-  const loadStart = loadavg()[0]!;
+  const loadStart = loadNow();
   const messages = Math.floor(options.messages ?? envNum('WEFT_BENCH_N') ?? 1_000_000);
   const rounds = Math.floor(options.rounds ?? envNum('WEFT_BENCH_ROUNDS') ?? 3);
   const runMs = options.runMs ?? envNum('WEFT_BENCH_RUN_MS') ?? 600;
@@ -616,12 +610,8 @@ export async function runThreads(options: ThreadsOptions = {}): Promise<ThreadsR
   const { ratios, goals } = ratiosAndGoals(results);
   const res: ThreadsResults = {
     suite: 'threads',
-    date: new Date().toISOString(),
-    node: process.version,
-    platform: `${process.platform} ${process.arch}`,
-    cpus: cpus().length,
+    ...machineInfo(loadStart),
     gc: gc !== undefined,
-    loadavg: { start: round2(loadStart), end: round2(loadavg()[0]!) },
     seed,
     durationMs: Math.round(performance.now() - started),
     options: { messages, rounds, runMs, timeoutMs, capacity: CAP, crossbeamCapacity: CROSSBEAM_CAP, batch: BATCH },

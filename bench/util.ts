@@ -1,5 +1,6 @@
 /** Small helpers every benchmark suite shares. @module */
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 
 /** The median of `xs` (the mean of the middle two for an even count). */
@@ -63,4 +64,28 @@ export function writeJson(file: string, result: unknown): string {
   mkdirSync(dirname(file), { recursive: true });
   writeFileSync(file, JSON.stringify(result, null, 2) + '\n');
   return file;
+}
+
+/** Where and when a suite ran: the first fields of every results file. */
+export interface MachineInfo {
+  readonly date: string;
+  readonly node: string;
+  readonly platform: string;
+  readonly cpus: number;
+  /** The 1-minute load average when the suite started and ended: other work on the machine skews every figure. */
+  readonly loadavg: { readonly start: number; readonly end: number };
+}
+
+/** The 1-minute load average now (pass the start of a suite to {@link machineInfo}). */
+export const loadNow = (): number => loadavg()[0]!;
+
+/** This machine's {@link MachineInfo}, for a suite that started at load average `loadStart`. */
+export function machineInfo(loadStart: number): MachineInfo {
+  return {
+    date: new Date().toISOString(),
+    node: process.version,
+    platform: `${process.platform} ${process.arch}`,
+    cpus: cpus().length,
+    loadavg: { start: round2(loadStart), end: round2(loadNow()) },
+  };
 }
