@@ -69,6 +69,11 @@ export class Operation<T> implements Waiter<T> {
     this.resolve(undefined as T);
   }
 
+  sentSoon(): void {
+    // Nothing can cancel a plain park, so a later resolve changes only the order of wake-ups.
+    queueMicrotask(this.resolve as () => void);
+  }
+
   disconnected(): void {
     this.reject(this.disconnectError());
   }
@@ -130,6 +135,11 @@ export class GuardedOperation<T> extends Operation<T> {
   override sent(): void {
     this.cleanup();
     this.resolve(undefined as T);
+  }
+
+  /** An abort may still fire before a deferred resolve: complete now. */
+  override sentSoon(): void {
+    this.sent();
   }
 
   override disconnected(): void {

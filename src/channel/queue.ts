@@ -12,7 +12,10 @@
  *   receive that takes from the buffer moves the oldest parked sender's value
  *   into the freed slot, keeping FIFO order; with `cap` 0 the receiver takes
  *   the value straight from the parked sender: that is the rendezvous, and the
- *   send completes exactly when its value is taken.
+ *   send completes only once its value is taken. When that sender was the
+ *   last one parked, its wake-up is queued behind the receiver's, so the
+ *   receiver parks first and the sender's next send hands its value straight
+ *   over: a one-to-one stream then costs one promise per message, not two.
  * - Parked waiters are FIFO, so messages from one sender keep their order.
  *
  * @internal
@@ -109,7 +112,8 @@ export class QueueCore<T> implements ChannelCore<T> {
     const s = this.sendq.shift();
     if (s !== null) {
       const value = s.value;
-      s.sent();
+      if (this.sendq.size === 0) s.sentSoon();
+      else s.sent();
       return value;
     }
     return this.senders === 0 ? DISCONNECTED : EMPTY;

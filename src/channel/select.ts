@@ -478,6 +478,9 @@ class CaseWaiter implements Waiter<unknown> {
   sent(): void {
     this.sel.settle({ ok: true, value: { case: this.key, ok: true } });
   }
+  sentSoon(): void {
+    this.sent();
+  }
   disconnected(): void {
     const error = this.op.sends ? new SendError(this.value) : new RecvError();
     this.sel.settle({ ok: true, value: { case: this.key, ok: false, error } });

@@ -30,6 +30,14 @@ export interface Waiter<T = unknown> {
   received(value: T): void;
   /** A send completed: `this.value` was taken or enqueued. */
   sent(): void;
+  /**
+   * Like `sent()`, but the waiter may report it one microtask later. A
+   * rendezvous receiver that takes from the last parked sender uses it: the
+   * receiver resumes first and parks, so the sender's next send hands its
+   * value straight over instead of parking again (one promise per message
+   * instead of two). Waiters that can be cancelled just call `sent()`.
+   */
+  sentSoon(): void;
   /** The other side of the channel is gone. */
   disconnected(): void;
   /** The operation failed for another reason (its handle was closed). */
