@@ -6,7 +6,7 @@
 import { Receiver } from '../channel/receiver.js';
 import { Sender } from '../channel/sender.js';
 import type { Handle } from '../channel/handle.js';
-import { context, contexts } from './context.js';
+import { context, contexts, type ThreadContext } from './context.js';
 import { KIND_BOUNDED, KIND_RENDEZVOUS, KIND_UNBOUNDED, SharedCore, setReplyChannelFactory, type ChannelStats, type SharedChannelOptions } from './core.js';
 
 /**
@@ -127,4 +127,7 @@ export function sharedStats(): SharedStats {
 
 export { contexts };
 
-setReplyChannelFactory(() => sharedBounded(1));
+setReplyChannelFactory(<R>(ctx: ThreadContext): [Sender<R>, Receiver<R>] => {
+  const core = SharedCore.create<R>(ctx, KIND_BOUNDED, 1);
+  return [new Sender(core, sharedBounded), new Receiver(core, sharedBounded)];
+});

@@ -100,10 +100,10 @@ const decoder = new Decoder({ host: hostHooks });
 let bodyLen = 0;
 let bodyFlags = 0;
 
-/** Makes the one-shot reply channels of `call` (set by channels.ts, which builds on this module). */
-let makeReply: (<R>() => readonly [Sender<R>, Receiver<R>]) | undefined;
+/** Makes the one-shot reply channels of `call` in an arena (set by channels.ts, which builds on this module). */
+let makeReply: (<R>(ctx: ThreadContext) => readonly [Sender<R>, Receiver<R>]) | undefined;
 /** @internal */
-export function setReplyChannelFactory(f: <R>() => readonly [Sender<R>, Receiver<R>]): void {
+export function setReplyChannelFactory(f: <R>(ctx: ThreadContext) => readonly [Sender<R>, Receiver<R>]): void {
   makeReply = f;
 }
 
@@ -140,10 +140,14 @@ export class SharedCore<T> implements ChannelCore<T> {
   /** Marks shared cores for the codec hook (hooks.ts cannot import this module). */
   readonly isShared = true;
 
-  /** `call` on a shared channel: the reply Sender may cross threads, so it is shared too. */
+  /**
+   * `call` on a shared channel: the reply Sender may cross threads, so it is
+   * shared too, and in this channel's arena, the only one a handle inside
+   * its messages may belong to.
+   */
   replyChannel<R>(): readonly [Sender<R>, Receiver<R>] {
     if (makeReply === undefined) throw new Error('weft: the shared layer is not loaded');
-    return makeReply<R>();
+    return makeReply<R>(this.ctx);
   }
   readonly capacity: number | undefined;
   readonly kind: number;
