@@ -450,10 +450,10 @@ export class StreamCore<T> implements ChannelCore<T> {
    * markers, hand back the buffer. Returns how many sent messages were left
    * unstored (lost) because the flush timed out.
    */
-  async shutdown(ms: number): Promise<number> {
+  async shutdown(deadline: number): Promise<number> {
     let lost = 0;
     try {
-      await this.link.untilSettled(this.flush(), ms);
+      await this.link.untilSettled(this.flush(), msUntil(deadline));
     } catch {
       lost = this.unstored();
     }
@@ -461,7 +461,10 @@ export class StreamCore<T> implements ChannelCore<T> {
     const closes: Promise<void>[] = [];
     if (this.senders > 0) closes.push(this.presence.close('send'));
     if (this.receivers > 0) closes.push(this.presence.close('recv'));
-    await Promise.allSettled(closes);
+    // Close markers let other processes see these handles gone at once. One
+    // that cannot be written by the deadline (the server is down) is given
+    // up: the others then notice by the liveness grace period instead.
+    await this.link.untilSettled(Promise.allSettled(closes).then(() => undefined), msUntil(deadline)).catch(() => undefined);
     this.kill();
     return lost;
   }
@@ -470,6 +473,11 @@ export class StreamCore<T> implements ChannelCore<T> {
   describe(): string {
     return `remote channel "${this.names.name}"`;
   }
+}
+
+/** Milliseconds left until `deadline` (performance.now() ms; Infinity: no limit). @internal */
+export function msUntil(deadline: number): number {
+  return deadline === Infinity ? Infinity : Math.max(0, deadline - performance.now());
 }
 
 export { RemoteError };

@@ -21,7 +21,7 @@ import {
 import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
 import { Receiver } from '../channel/receiver.js';
 import { Sender } from '../channel/sender.js';
-import { StreamCore } from './core.js';
+import { StreamCore, msUntil } from './core.js';
 import { RemoteError } from './errors.js';
 import { ChannelNames, checkName } from './names.js';
 import { deleteChannel, ensureChannel, type ChannelSpec } from './stream.js';
@@ -515,9 +515,12 @@ export class Link {
    *
    * A send completes when its message is accepted into the send window, so
    * closing must wait for the window to drain; on a full channel that lasts
-   * until receivers make room. `timeoutMs` bounds the wait: past it, the
-   * link closes anyway and `close()` rejects with a {@link RemoteError} of
-   * kind `'flush'` that says how many messages were not stored.
+   * until receivers make room, and while the server is unreachable, until
+   * it is back. `timeoutMs` bounds the whole close: past it, the link closes
+   * anyway and, if messages were not stored, `close()` rejects with a
+   * {@link RemoteError} of kind `'flush'` that says how many. Close markers
+   * not written by then are given up (other processes notice the handles
+   * gone after their liveness grace period).
    *
    * @example
    * ```ts
@@ -531,14 +534,16 @@ export class Link {
     const ms = options.timeoutMs ?? Infinity;
     if (!(ms >= 0)) throw new RangeError(`close: timeoutMs must be a number >= 0, got ${String(options.timeoutMs)}`);
     this.closing = (async () => {
-      const lost = await Promise.all([...this.cores.values()].map((c) => c.shutdown(ms).catch(() => 0)));
+      const deadline = ms === Infinity ? Infinity : performance.now() + ms;
+      const lost = await Promise.all([...this.cores.values()].map((c) => c.shutdown(deadline).catch(() => 0)));
       this.hooks.close();
       this.isClosed = true;
       this.cores.clear();
-      await this.nc.drain().catch(() => undefined);
+      // A drain cannot finish while the server is unreachable: past the deadline, just close.
+      await this.untilSettled(this.nc.drain(), msUntil(deadline)).catch(() => undefined);
       if (!this.nc.isClosed()) await this.nc.close().catch(() => undefined);
       const n = lost.reduce((a, b) => a + b, 0);
-      if (n > 0) throw new RemoteError('flush', `close: ${n} sent message(s) were not stored within ${ms} ms and are lost; give a longer timeoutMs, or make sure receivers drain the channel before closing`);
+      if (n > 0) throw new RemoteError('flush', `close: ${n} sent message(s) were not stored within ${ms} ms and are lost (the channel stayed full, or the server was unreachable); give a longer timeoutMs, or make sure receivers drain the channel before closing`);
     })();
     return this.closing;
   }

@@ -1,7 +1,7 @@
 /** Faults: the server crashes, a receiver process dies mid-batch, a sender process dies. */
 import assert from 'node:assert/strict';
-import { RecvError, SendError } from '../../src/index.js';
-import { flush } from '../../src/remote/index.js';
+import { RecvError, RecvTimeoutError, SendError } from '../../src/index.js';
+import { flush, RemoteError } from '../../src/remote/index.js';
 import { guard } from '../helpers.js';
 import { peer } from './procs.js';
 import { link, rtest, sleep, uniq, until, useServer } from './helpers.js';
@@ -131,3 +131,31 @@ rtest('kill -9 the only receiver process: senders see SendError after the grace 
     await a.close();
   }
 });
+
+rtest('link.close({ timeoutMs }) is bounded while the server is down, and rejects with the number of messages not stored', async () => {
+  const name = uniq('lost');
+  const a = await link(server(), { graceMs: 15_000 });
+  const b = await link(server(), { graceMs: 15_000 });
+  try {
+    const tx = await a.sender<number>(name, { capacity: 200 });
+    const rx = await b.receiver<number>(name, { prefetch: 4 });
+    for (let i = 0; i < 3; i++) await tx.send(i);
+    await guard(flush(tx), 20_000, 'flush');
+    await server().kill();
+    // Accepted into the send window (the channel has room), never stored.
+    for (let i = 3; i < 8; i++) await guard(tx.send(i), 10_000, 'send while down');
+    const err = await guard(a.close({ timeoutMs: 300 }).then(() => undefined, (e: unknown) => e), 30_000, 'close');
+    assert.ok(err instanceof RemoteError, `close() must reject with a RemoteError, got ${String(err)}`);
+    assert.equal(err.kind, 'flush');
+    assert.match(err.message, /^close: 5 sent message\(s\) were not stored/);
+    await server().restart();
+    // The stored ones arrive; the five that close() reported lost never do.
+    const got: number[] = [];
+    for (let i = 0; i < 3; i++) got.push(await guard(rx.recv(), 30_000, 'recv after restart'));
+    assert.deepEqual(got, [0, 1, 2]);
+    await assert.rejects(rx.recvTimeout(1000), RecvTimeoutError);
+    rx.close();
+  } finally {
+    await Promise.allSettled([a.close(), b.close()]);
+  }
+}, 120_000);
