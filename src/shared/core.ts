@@ -169,6 +169,19 @@ export class SharedCore<T> implements ChannelCore<T> {
   private readonly sendObs = new Observers();
   private readonly recvObs = new Observers();
   private parked = false;
+  /**
+   * The consumers' DEQ and HEAD as this thread last read them, and the ENQ
+   * and TAIL it read them at. Both only ever advance, so a stale copy only
+   * underestimates the room: producers check capacity and ring room against
+   * it and re-read the shared words (on the consumers' cache line, written
+   * for every message taken) only when it says "full", or when the copy is
+   * so old that 32-bit positions might have wrapped around it.
+   */
+  private deqSeen = FIRST_SEQ;
+  private headSeen = 0;
+  private seqSeenAt = FIRST_SEQ;
+  private tailSeenAt = 0;
+  private seenOnce = false;
   /** Rendezvous sends waiting for their offer to be taken: waiter → offer. */
   private readonly offers = new Map<Waiter<T>, Offer>();
 
@@ -394,8 +407,12 @@ export class SharedCore<T> implements ChannelCore<T> {
     if (this.kind === KIND_RENDEZVOUS) {
       // Rendezvous try-send: only when a receiver is waiting (see docs/SHARED.md).
       if (Atomics.load(h, hw + C_RECV_WAITERS) === 0 || Atomics.load(h, hw + ENQ) !== Atomics.load(h, hw + DEQ)) return FULL;
-    } else if (this.kind === KIND_BOUNDED && ((Atomics.load(h, hw + ENQ) - Atomics.load(h, hw + DEQ)) | 0) >= this.cap) {
-      return FULL;
+    } else if (this.kind === KIND_BOUNDED && ((Atomics.load(h, hw + ENQ) - this.deqSeen) | 0) >= this.cap) {
+      // Full by the last DEQ seen: look again (writeLocked does too, under the lock).
+      const enq = Atomics.load(h, hw + ENQ);
+      this.deqSeen = Atomics.load(h, hw + DEQ);
+      this.seqSeenAt = enq;
+      if (((enq - this.deqSeen) | 0) >= this.cap) return FULL;
     }
     const n = this.encode(value);
     const seq = this.commit(n, this.kind === KIND_RENDEZVOUS);
@@ -619,7 +636,15 @@ export class SharedCore<T> implements ChannelCore<T> {
     const first = h[hw + ENQ]!;
     let seq = first;
     let tail = h[hw + TAIL]!;
-    let deq = Atomics.load(h, hw + DEQ);
+    // The cached DEQ/HEAD (see deqSeen), unless old enough for wrap-around to matter.
+    if (!this.seenOnce || ((seq - this.seqSeenAt) >>> 0) > STALE || ((tail - this.tailSeenAt) >>> 0) > STALE) {
+      this.seenOnce = true;
+      this.deqSeen = Atomics.load(h, hw + DEQ);
+      this.headSeen = Atomics.load(h, hw + HEAD);
+      this.seqSeenAt = seq;
+      this.tailSeenAt = tail;
+    }
+    let deq = this.deqSeen;
     if (rendezvousTry && Atomics.load(h, hw + C_RECV_WAITERS) === 0) return 0;
     // 8 bytes stay free after every record: the next record's commit word,
     // cleared before this record is committed (see below).
@@ -627,12 +652,14 @@ export class SharedCore<T> implements ChannelCore<T> {
     let ring = h[hw + P_RING]!;
     h = ringView(a, ring); // another producer may have grown it
     let size = h[ring >> 2]!;
-    let head = Atomics.load(h, hw + HEAD);
+    let head = this.headSeen;
     let k = 0;
     const count = b.count;
     outer: for (; k < count; k++) {
       if (((seq - deq) | 0) >= this.cap) {
         deq = Atomics.load(h, hw + DEQ);
+        this.deqSeen = deq;
+        this.seqSeenAt = seq;
         if (((seq - deq) | 0) >= this.cap) break;
       }
       const body = b.body[k]!;
@@ -644,6 +671,8 @@ export class SharedCore<T> implements ChannelCore<T> {
         const fresh = Atomics.load(h, hw + HEAD);
         if (fresh !== head) {
           head = fresh;
+          this.headSeen = fresh;
+          this.tailSeenAt = tail;
           continue;
         }
         if (this.kind !== KIND_UNBOUNDED) break outer;
@@ -1423,6 +1452,9 @@ export class SharedCore<T> implements ChannelCore<T> {
  * a plain loop beats TypedArray#set + subarray on views of a growable buffer.
  */
 const SMALL_COPY = 256;
+
+/** A cached DEQ/HEAD read more than this many messages or bytes ago is read again (32-bit wrap-around stays far). */
+const STALE = 1 << 28;
 /** The encoder's scratch as words, cached by identity (reading `.buffer` costs more than a small copy). */
 let encoderSrc: Uint8Array | undefined;
 let encoder32: Int32Array = new Int32Array(0);
