@@ -415,13 +415,13 @@ export class SharedCore<T> implements ChannelCore<T> {
       if (((enq - this.deqSeen) | 0) >= this.cap) return FULL;
     }
     const n = this.encode(value);
-    const seq = this.commit(n, this.kind === KIND_RENDEZVOUS);
-    if (seq > 0) {
-      if (this.kind === KIND_RENDEZVOUS) return this.awaitTake(seq);
+    const st = this.commit(n, this.kind === KIND_RENDEZVOUS);
+    if (st > 0) {
+      if (this.kind === KIND_RENDEZVOUS) return this.awaitTake(batchSeq);
       this.moved();
       return SENT;
     }
-    return seq === 0 ? FULL : DISCONNECTED;
+    return st === 0 ? FULL : DISCONNECTED;
   }
 
   /**
@@ -482,8 +482,9 @@ export class SharedCore<T> implements ChannelCore<T> {
 
   /**
    * Puts the encoded message (encoder bytes + `found` handles) in the ring.
-   * Returns its sequence number (> 0), 0 when there is no room, -1 when
-   * every receiver is gone. `rendezvousTry`: only if a receiver waits.
+   * Returns 1 when written (its sequence number is then in `batchSeq`: any
+   * int32, it wraps around), 0 when there is no room, -1 when every
+   * receiver is gone. `rendezvousTry`: only if a receiver waits.
    */
   private commit(n: number, rendezvousTry: boolean): number {
     const a = this.a;
@@ -511,7 +512,7 @@ export class SharedCore<T> implements ChannelCore<T> {
     }
     if (b.oolBytes !== 0) Atomics.add(a.i32, hw + C_BYTES, b.oolBytes);
     this.wake(true);
-    return batchSeq;
+    return 1;
   }
 
   /** Sends as many of `values[from..]` as there is room for now, under one lock; returns how many. */
@@ -800,25 +801,26 @@ export class SharedCore<T> implements ChannelCore<T> {
     const senders = Atomics.load(a.i32, hw + C_SENDERS);
     const got = a.lock(hw + C_LOCK);
     if (got < 0) return EMPTY;
-    let seq: number;
+    let took: boolean;
     let handles: DecodedRef[] | undefined;
     try {
       if (got === 1) repairC(a, hw);
-      seq = this.dequeueLocked();
-      if (seq > 0 && (bodyFlags & F_HANDLES) !== 0) handles = this.adoptHandles();
+      took = this.dequeueLocked();
+      if (took && (bodyFlags & F_HANDLES) !== 0) handles = this.adoptHandles();
     } finally {
       a.unlock(hw + C_LOCK);
     }
-    if (seq === 0) return senders <= 0 ? DISCONNECTED : EMPTY;
+    if (!took) return senders <= 0 ? DISCONNECTED : EMPTY;
     this.wake(false);
     return this.decodeBody(handles) as T;
   }
 
   /**
    * Under C_LOCK: takes the record at HEAD (following PAD and LINK records)
-   * into this thread's scratch. Returns its sequence number, or 0 when empty.
+   * into this thread's scratch. False when empty. (Not the sequence number:
+   * that wraps around through 0 and negative numbers.)
    */
-  private dequeueLocked(): number {
+  private dequeueLocked(): boolean {
     const a = this.a;
     const hw = this.hw;
     let h = a.i32;
@@ -830,7 +832,7 @@ export class SharedCore<T> implements ChannelCore<T> {
       const off = head & (size - 1);
       const at = ring + RING_HEADER + off;
       const seq = h[hw + DEQ]!;
-      if (Atomics.load(h, (at >> 2) + 1) !== seq) return 0;
+      if (Atomics.load(h, (at >> 2) + 1) !== seq) return false;
       const w0 = h[at >> 2]!;
       const flags = w0 >>> FLAG_SHIFT;
       const len = w0 & BODY_MASK;
@@ -870,7 +872,7 @@ export class SharedCore<T> implements ChannelCore<T> {
       h[(at >> 2) + 1] = ~seq; // COMMIT (consumed)
       Atomics.store(h, hw + DEQ, (seq + 1) | 0);
       Atomics.store(h, hw + HEAD, head + recordSize(len));
-      return seq;
+      return true;
     }
   }
 
@@ -1063,6 +1065,18 @@ export class SharedCore<T> implements ChannelCore<T> {
     return peekCommitted(this.a, hw);
   }
 
+  /**
+   * {@link canRecv} for spinning: the commit word at HEAD alone (every
+   * record, pads and links included, is committed before ENQ counts it),
+   * which keeps a spinning receiver off the producers' cache line. It can
+   * miss a message while another receiver moves HEAD and DEQ between its two
+   * reads, so the check right before parking is canRecv.
+   */
+  private canRecvSpin(): boolean {
+    if (this.detached || Atomics.load(this.a.i32, this.hw + C_SENDERS) <= 0) return true;
+    return peekCommitted(this.a, this.hw);
+  }
+
   // ------------------------------------------------------------------------
   // Parking (async)
   // ------------------------------------------------------------------------
@@ -1188,16 +1202,16 @@ export class SharedCore<T> implements ChannelCore<T> {
     if (Atomics.load(h, this.hw + C_RECEIVERS) <= 0) return DISCONNECTED;
     if (Atomics.load(h, this.hw + ENQ) !== Atomics.load(h, this.hw + DEQ)) return FULL;
     const n = this.encode(w.value);
-    const seq = this.commit(n, false);
-    if (seq === 0) {
+    const st = this.commit(n, false);
+    if (st === 0) {
       found.length = 0;
       return FULL;
     }
-    if (seq < 0) {
+    if (st < 0) {
       found.length = 0;
       return DISCONNECTED;
     }
-    this.offers.set(w, { seq, handles: takeFound() });
+    this.offers.set(w, { seq: batchSeq, handles: takeFound() });
     return SENT;
   }
 
@@ -1233,14 +1247,14 @@ export class SharedCore<T> implements ChannelCore<T> {
         }
         continue;
       }
-      let took = 0;
+      let took = false;
       try {
         if (got === 1) repairC(a, hw);
         if (a.i32[hw + DEQ] === seq) took = this.dequeueLocked();
       } finally {
         a.unlock(hw + C_LOCK);
       }
-      if (took === seq) {
+      if (took) {
         // Ours again: give back what the message held.
         discardBody(a, this.ctx.scratch, bodyFlags, hw);
         this.wake(false);
@@ -1344,9 +1358,9 @@ export class SharedCore<T> implements ChannelCore<T> {
     const n = this.encode(value);
     if (found.length === 0 && this.kind !== KIND_RENDEZVOUS) {
       // The common case, room now and no handles to move: no waiting state to set up.
-      const seq = this.commit(n, false);
-      if (seq > 0) return SENT;
-      if (seq < 0) return DISCONNECTED;
+      const st = this.commit(n, false);
+      if (st > 0) return SENT;
+      if (st < 0) return DISCONNECTED;
     }
     const handles = found.slice();
     const restore = () => {
@@ -1362,12 +1376,15 @@ export class SharedCore<T> implements ChannelCore<T> {
       // and the wait changes DEQ, so the wait returns at once instead of
       // missing it (the receiver did not wake us: we were not watching yet).
       const deq = Atomics.load(h(), hw + DEQ);
-      seq = this.commit(n, false);
-      if (seq < 0) {
+      const st = this.commit(n, false);
+      if (st < 0) {
         found.length = 0;
         return DISCONNECTED;
       }
-      if (seq > 0) break;
+      if (st > 0) {
+        seq = batchSeq;
+        break;
+      }
       if (now() >= deadline) {
         found.length = 0;
         return FULL;
@@ -1410,7 +1427,7 @@ export class SharedCore<T> implements ChannelCore<T> {
       if (now() >= deadline) return EMPTY;
       if (this.kind === KIND_RENDEZVOUS) this.watch('recv');
       try {
-        this.blockUntil('recv', deadline, () => this.canRecv());
+        this.blockUntil('recv', deadline, () => this.canRecvSpin(), () => this.canRecv());
         v = this.tryRecv();
       } finally {
         if (this.kind === KIND_RENDEZVOUS) this.unwatch('recv');
@@ -1423,7 +1440,7 @@ export class SharedCore<T> implements ChannelCore<T> {
    * Spins (adaptively) until `ready()`, then parks on this thread's wake
    * word until woken or `deadline`. Returns when `ready()` may be true.
    */
-  private blockUntil(side: Side, deadline: number, ready: () => boolean): void {
+  private blockUntil(side: Side, deadline: number, ready: () => boolean, readyExact: () => boolean = ready): void {
     const spin = this.ctx.spin;
     for (let i = 0; i < spin.limit; i++) {
       if (ready()) {
@@ -1436,7 +1453,7 @@ export class SharedCore<T> implements ChannelCore<T> {
     this.watch(side);
     try {
       const v = Atomics.load(a.i32, a.wakeIndex);
-      if (ready()) return;
+      if (readyExact()) return;
       const ms = deadline - now();
       if (ms <= 0) return;
       a.parkSelf();
