@@ -489,6 +489,25 @@ export class SharedCore<T> implements ChannelCore<T> {
   private commit(n: number, rendezvousTry: boolean): number {
     const a = this.a;
     const hw = this.hw;
+    if (found.length === 0 && n <= this.inlineMax && !rendezvousTry) {
+      // The common message: inline, no handles. Written straight from the
+      // encoder, without staging it as a batch of one.
+      const got = a.lock(hw + P_LOCK);
+      if (got < 0) return 0;
+      let st: number;
+      try {
+        if (got === 1) repairP(a, hw);
+        st = this.writeOneLocked(n);
+      } finally {
+        a.unlock(hw + P_LOCK);
+      }
+      if (st > 0) {
+        this.wake(true);
+        return 1;
+      }
+      if (st !== GROW) return st;
+      // An unbounded ring that must grow: the general path does it.
+    }
     const b = batch;
     b.clear();
     if (!b.add(a, n, false, this.inlineMax)) {
@@ -746,6 +765,66 @@ export class SharedCore<T> implements ChannelCore<T> {
     h[hw + TAIL] = tail;
     batchSeq = first;
     return k;
+  }
+
+  /**
+   * Under P_LOCK: {@link writeLocked} for one inline message without
+   * handles, still in the encoder. Same records, same order of stores, same
+   * return values, plus GROW when an unbounded ring has no room (nothing was
+   * written: the caller retries on the general path, which grows it).
+   */
+  private writeOneLocked(n: number): number {
+    const a = this.a;
+    const hw = this.hw;
+    let h = a.i32;
+    if (Atomics.load(h, hw + C_RECEIVERS) <= 0) return -1;
+    const seq = h[hw + ENQ]!;
+    let tail = h[hw + TAIL]!;
+    if (!this.seenOnce || ((seq - this.seqSeenAt) >>> 0) > STALE || ((tail - this.tailSeenAt) >>> 0) > STALE) {
+      this.seenOnce = true;
+      this.deqSeen = Atomics.load(h, hw + DEQ);
+      this.headSeen = Atomics.load(h, hw + HEAD);
+      this.seqSeenAt = seq;
+      this.tailSeenAt = tail;
+    }
+    if (((seq - this.deqSeen) | 0) >= this.cap) {
+      const deq = Atomics.load(h, hw + DEQ);
+      this.deqSeen = deq;
+      this.seqSeenAt = seq;
+      if (((seq - deq) | 0) >= this.cap) return 0;
+    }
+    const reserve = (this.kind === KIND_UNBOUNDED ? LINK_RESERVE : 0) + 8;
+    const ring = h[hw + P_RING]!;
+    h = ringView(a, ring);
+    const size = h[ring >> 2]!;
+    const need = recordSize(n);
+    const mask = size - 1;
+    const off = tail & mask;
+    const pad = off + need > size ? size - off : 0;
+    if (((tail - this.headSeen) | 0) + pad + need + reserve > size) {
+      const head = Atomics.load(h, hw + HEAD);
+      this.headSeen = head;
+      this.tailSeenAt = tail;
+      if (((tail - head) | 0) + pad + need + reserve > size) return this.kind === KIND_UNBOUNDED ? GROW : 0;
+    }
+    const data = ring + RING_HEADER;
+    let at = data + off;
+    if (pad !== 0) {
+      h[(data >> 2) + 1] = cleared(seq); // stale commit words: see writeLocked
+      h[at >> 2] = (pad - 8) | (F_PAD << FLAG_SHIFT);
+      Atomics.store(h, (at >> 2) + 1, seq); // commit the pad
+      tail += pad;
+      at = data;
+    }
+    writeEncoded(a.u8, at + 8, n, h);
+    h[at >> 2] = n;
+    const next = ((tail + need) & mask) === 0 ? data : at + need;
+    h[(next >> 2) + 1] = cleared((seq + 1) | 0);
+    Atomics.store(h, (at >> 2) + 1, seq); // COMMIT
+    h[hw + ENQ] = (seq + 1) | 0;
+    h[hw + TAIL] = tail + need;
+    batchSeq = seq;
+    return 1;
   }
 
   /** Unbounded growth (under P_LOCK): a LINK record sends consumers on to a ring twice as big. */
@@ -1469,6 +1548,9 @@ export class SharedCore<T> implements ChannelCore<T> {
  * a plain loop beats TypedArray#set + subarray on views of a growable buffer.
  */
 const SMALL_COPY = 256;
+
+/** writeOneLocked: an unbounded ring must grow first. */
+const GROW = -2;
 
 /** A cached DEQ/HEAD read more than this many messages or bytes ago is read again (32-bit wrap-around stays far). */
 const STALE = 1 << 28;
