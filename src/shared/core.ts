@@ -1430,17 +1430,24 @@ export class SharedCore<T> implements ChannelCore<T> {
 
   sendSync(value: T, deadline: number): TrySendStatus {
     this.waitDomain.check('sendSync');
-    const a = this.a;
-    const hw = this.hw;
-    const h = () => a.i32;
-    if (Atomics.load(h(), hw + C_RECEIVERS) <= 0) return DISCONNECTED;
+    if (Atomics.load(this.a.i32, this.hw + C_RECEIVERS) <= 0) return DISCONNECTED;
     const n = this.encode(value);
     if (found.length === 0 && this.kind !== KIND_RENDEZVOUS) {
-      // The common case, room now and no handles to move: no waiting state to set up.
+      // The common case, room now and no handles to move: no waiting state
+      // to set up. (No closures in this method: V8 would allocate their
+      // context on every call, and a stream of sends would feed the collector.)
       const st = this.commit(n, false);
       if (st > 0) return SENT;
       if (st < 0) return DISCONNECTED;
     }
+    return this.sendSyncWait(n, deadline);
+  }
+
+  /** sendSync once the message is encoded (`n` bytes, handles in `found`) and there was no room right away. */
+  private sendSyncWait(n: number, deadline: number): TrySendStatus {
+    const a = this.a;
+    const hw = this.hw;
+    const h = () => a.i32;
     const handles = found.slice();
     const restore = () => {
       found.length = 0;
