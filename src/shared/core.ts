@@ -173,6 +173,19 @@ export class SharedCore<T> implements ChannelCore<T> {
   private readonly sendObs = new Observers();
   private readonly recvObs = new Observers();
   private parked = false;
+  /**
+   * The consumers' DEQ and HEAD as this thread last read them, and the ENQ
+   * and TAIL it read them at. Both only ever advance, so a stale copy only
+   * underestimates the room: producers check capacity and ring room against
+   * it and re-read the shared words (on the consumers' cache line, written
+   * for every message taken) only when it says "full", or when the copy is
+   * so old that 32-bit positions might have wrapped around it.
+   */
+  private deqSeen = FIRST_SEQ;
+  private headSeen = 0;
+  private seqSeenAt = FIRST_SEQ;
+  private tailSeenAt = 0;
+  private seenOnce = false;
   /** Rendezvous sends waiting for their offer to be taken: waiter → offer. */
   private readonly offers = new Map<Waiter<T>, Offer>();
 
@@ -398,17 +411,21 @@ export class SharedCore<T> implements ChannelCore<T> {
     if (this.kind === KIND_RENDEZVOUS) {
       // Rendezvous try-send: only when a receiver is waiting (see docs/SHARED.md).
       if (Atomics.load(h, hw + C_RECV_WAITERS) === 0 || Atomics.load(h, hw + ENQ) !== Atomics.load(h, hw + DEQ)) return FULL;
-    } else if (this.kind === KIND_BOUNDED && ((Atomics.load(h, hw + ENQ) - Atomics.load(h, hw + DEQ)) | 0) >= this.cap) {
-      return FULL;
+    } else if (this.kind === KIND_BOUNDED && ((Atomics.load(h, hw + ENQ) - this.deqSeen) | 0) >= this.cap) {
+      // Full by the last DEQ seen: look again (writeLocked does too, under the lock).
+      const enq = Atomics.load(h, hw + ENQ);
+      this.deqSeen = Atomics.load(h, hw + DEQ);
+      this.seqSeenAt = enq;
+      if (((enq - this.deqSeen) | 0) >= this.cap) return FULL;
     }
     const n = this.encode(value);
-    const seq = this.commit(n, this.kind === KIND_RENDEZVOUS);
-    if (seq > 0) {
-      if (this.kind === KIND_RENDEZVOUS) return this.awaitTake(seq);
+    const st = this.commit(n, this.kind === KIND_RENDEZVOUS);
+    if (st > 0) {
+      if (this.kind === KIND_RENDEZVOUS) return this.awaitTake(batchSeq);
       this.moved();
       return SENT;
     }
-    return seq === 0 ? FULL : DISCONNECTED;
+    return st === 0 ? FULL : DISCONNECTED;
   }
 
   /**
@@ -469,12 +486,32 @@ export class SharedCore<T> implements ChannelCore<T> {
 
   /**
    * Puts the encoded message (encoder bytes + `found` handles) in the ring.
-   * Returns its sequence number (> 0), 0 when there is no room, -1 when
-   * every receiver is gone. `rendezvousTry`: only if a receiver waits.
+   * Returns 1 when written (its sequence number is then in `batchSeq`: any
+   * int32, it wraps around), 0 when there is no room, -1 when every
+   * receiver is gone. `rendezvousTry`: only if a receiver waits.
    */
   private commit(n: number, rendezvousTry: boolean): number {
     const a = this.a;
     const hw = this.hw;
+    if (found.length === 0 && n <= this.inlineMax && !rendezvousTry) {
+      // The common message: inline, no handles. Written straight from the
+      // encoder, without staging it as a batch of one.
+      const got = a.lock(hw + P_LOCK);
+      if (got < 0) return 0;
+      let st: number;
+      try {
+        if (got === 1) repairP(a, hw);
+        st = this.writeOneLocked(n);
+      } finally {
+        a.unlock(hw + P_LOCK);
+      }
+      if (st > 0) {
+        this.wake(true);
+        return 1;
+      }
+      if (st !== GROW) return st;
+      // An unbounded ring that must grow: the general path does it.
+    }
     const b = batch;
     b.clear();
     if (!b.add(a, n, false, this.inlineMax)) {
@@ -498,7 +535,7 @@ export class SharedCore<T> implements ChannelCore<T> {
     }
     if (b.oolBytes !== 0) Atomics.add(a.i32, hw + C_BYTES, b.oolBytes);
     this.wake(true);
-    return batchSeq;
+    return 1;
   }
 
   /** Sends as many of `values[from..]` as there is room for now, under one lock; returns how many. */
@@ -623,7 +660,15 @@ export class SharedCore<T> implements ChannelCore<T> {
     const first = h[hw + ENQ]!;
     let seq = first;
     let tail = h[hw + TAIL]!;
-    let deq = Atomics.load(h, hw + DEQ);
+    // The cached DEQ/HEAD (see deqSeen), unless old enough for wrap-around to matter.
+    if (!this.seenOnce || ((seq - this.seqSeenAt) >>> 0) > STALE || ((tail - this.tailSeenAt) >>> 0) > STALE) {
+      this.seenOnce = true;
+      this.deqSeen = Atomics.load(h, hw + DEQ);
+      this.headSeen = Atomics.load(h, hw + HEAD);
+      this.seqSeenAt = seq;
+      this.tailSeenAt = tail;
+    }
+    let deq = this.deqSeen;
     if (rendezvousTry && Atomics.load(h, hw + C_RECV_WAITERS) === 0) return 0;
     // 8 bytes stay free after every record: the next record's commit word,
     // cleared before this record is committed (see below).
@@ -631,12 +676,14 @@ export class SharedCore<T> implements ChannelCore<T> {
     let ring = h[hw + P_RING]!;
     h = ringView(a, ring); // another producer may have grown it
     let size = h[ring >> 2]!;
-    let head = Atomics.load(h, hw + HEAD);
+    let head = this.headSeen;
     let k = 0;
     const count = b.count;
     outer: for (; k < count; k++) {
       if (((seq - deq) | 0) >= this.cap) {
         deq = Atomics.load(h, hw + DEQ);
+        this.deqSeen = deq;
+        this.seqSeenAt = seq;
         if (((seq - deq) | 0) >= this.cap) break;
       }
       const body = b.body[k]!;
@@ -648,6 +695,8 @@ export class SharedCore<T> implements ChannelCore<T> {
         const fresh = Atomics.load(h, hw + HEAD);
         if (fresh !== head) {
           head = fresh;
+          this.headSeen = fresh;
+          this.tailSeenAt = tail;
           continue;
         }
         if (this.kind !== KIND_UNBOUNDED) break outer;
@@ -722,6 +771,66 @@ export class SharedCore<T> implements ChannelCore<T> {
     return k;
   }
 
+  /**
+   * Under P_LOCK: {@link writeLocked} for one inline message without
+   * handles, still in the encoder. Same records, same order of stores, same
+   * return values, plus GROW when an unbounded ring has no room (nothing was
+   * written: the caller retries on the general path, which grows it).
+   */
+  private writeOneLocked(n: number): number {
+    const a = this.a;
+    const hw = this.hw;
+    let h = a.i32;
+    if (Atomics.load(h, hw + C_RECEIVERS) <= 0) return -1;
+    const seq = h[hw + ENQ]!;
+    let tail = h[hw + TAIL]!;
+    if (!this.seenOnce || ((seq - this.seqSeenAt) >>> 0) > STALE || ((tail - this.tailSeenAt) >>> 0) > STALE) {
+      this.seenOnce = true;
+      this.deqSeen = Atomics.load(h, hw + DEQ);
+      this.headSeen = Atomics.load(h, hw + HEAD);
+      this.seqSeenAt = seq;
+      this.tailSeenAt = tail;
+    }
+    if (((seq - this.deqSeen) | 0) >= this.cap) {
+      const deq = Atomics.load(h, hw + DEQ);
+      this.deqSeen = deq;
+      this.seqSeenAt = seq;
+      if (((seq - deq) | 0) >= this.cap) return 0;
+    }
+    const reserve = (this.kind === KIND_UNBOUNDED ? LINK_RESERVE : 0) + 8;
+    const ring = h[hw + P_RING]!;
+    h = ringView(a, ring);
+    const size = h[ring >> 2]!;
+    const need = recordSize(n);
+    const mask = size - 1;
+    const off = tail & mask;
+    const pad = off + need > size ? size - off : 0;
+    if (((tail - this.headSeen) | 0) + pad + need + reserve > size) {
+      const head = Atomics.load(h, hw + HEAD);
+      this.headSeen = head;
+      this.tailSeenAt = tail;
+      if (((tail - head) | 0) + pad + need + reserve > size) return this.kind === KIND_UNBOUNDED ? GROW : 0;
+    }
+    const data = ring + RING_HEADER;
+    let at = data + off;
+    if (pad !== 0) {
+      h[(data >> 2) + 1] = cleared(seq); // stale commit words: see writeLocked
+      h[at >> 2] = (pad - 8) | (F_PAD << FLAG_SHIFT);
+      Atomics.store(h, (at >> 2) + 1, seq); // commit the pad
+      tail += pad;
+      at = data;
+    }
+    writeEncoded(a.u8, at + 8, n, h);
+    h[at >> 2] = n;
+    const next = ((tail + need) & mask) === 0 ? data : at + need;
+    h[(next >> 2) + 1] = cleared((seq + 1) | 0);
+    Atomics.store(h, (at >> 2) + 1, seq); // COMMIT
+    h[hw + ENQ] = (seq + 1) | 0;
+    h[hw + TAIL] = tail + need;
+    batchSeq = seq;
+    return 1;
+  }
+
   /** Unbounded growth (under P_LOCK): a LINK record sends consumers on to a ring twice as big. */
   private grow(ring: number, size: number, tail: number, need: number): boolean {
     const a = this.a;
@@ -775,25 +884,26 @@ export class SharedCore<T> implements ChannelCore<T> {
     const senders = Atomics.load(a.i32, hw + C_SENDERS);
     const got = a.lock(hw + C_LOCK);
     if (got < 0) return EMPTY;
-    let seq: number;
+    let took: boolean;
     let handles: DecodedRef[] | undefined;
     try {
       if (got === 1) repairC(a, hw);
-      seq = this.dequeueLocked();
-      if (seq > 0 && (bodyFlags & F_HANDLES) !== 0) handles = this.adoptHandles();
+      took = this.dequeueLocked();
+      if (took && (bodyFlags & F_HANDLES) !== 0) handles = this.adoptHandles();
     } finally {
       a.unlock(hw + C_LOCK);
     }
-    if (seq === 0) return senders <= 0 ? DISCONNECTED : EMPTY;
+    if (!took) return senders <= 0 ? DISCONNECTED : EMPTY;
     this.wake(false);
     return this.decodeBody(handles) as T;
   }
 
   /**
    * Under C_LOCK: takes the record at HEAD (following PAD and LINK records)
-   * into this thread's scratch. Returns its sequence number, or 0 when empty.
+   * into this thread's scratch. False when empty. (Not the sequence number:
+   * that wraps around through 0 and negative numbers.)
    */
-  private dequeueLocked(): number {
+  private dequeueLocked(): boolean {
     const a = this.a;
     const hw = this.hw;
     let h = a.i32;
@@ -805,7 +915,7 @@ export class SharedCore<T> implements ChannelCore<T> {
       const off = head & (size - 1);
       const at = ring + RING_HEADER + off;
       const seq = h[hw + DEQ]!;
-      if (Atomics.load(h, (at >> 2) + 1) !== seq) return 0;
+      if (Atomics.load(h, (at >> 2) + 1) !== seq) return false;
       const w0 = h[at >> 2]!;
       const flags = w0 >>> FLAG_SHIFT;
       const len = w0 & BODY_MASK;
@@ -845,7 +955,7 @@ export class SharedCore<T> implements ChannelCore<T> {
       h[(at >> 2) + 1] = ~seq; // COMMIT (consumed)
       Atomics.store(h, hw + DEQ, (seq + 1) | 0);
       Atomics.store(h, hw + HEAD, head + recordSize(len));
-      return seq;
+      return true;
     }
   }
 
@@ -1038,6 +1148,18 @@ export class SharedCore<T> implements ChannelCore<T> {
     return peekCommitted(this.a, hw);
   }
 
+  /**
+   * {@link canRecv} for spinning: the commit word at HEAD alone (every
+   * record, pads and links included, is committed before ENQ counts it),
+   * which keeps a spinning receiver off the producers' cache line. It can
+   * miss a message while another receiver moves HEAD and DEQ between its two
+   * reads, so the check right before parking is canRecv.
+   */
+  private canRecvSpin(): boolean {
+    if (this.detached || Atomics.load(this.a.i32, this.hw + C_SENDERS) <= 0) return true;
+    return peekCommitted(this.a, this.hw);
+  }
+
   // ------------------------------------------------------------------------
   // Parking (async)
   // ------------------------------------------------------------------------
@@ -1163,16 +1285,16 @@ export class SharedCore<T> implements ChannelCore<T> {
     if (Atomics.load(h, this.hw + C_RECEIVERS) <= 0) return DISCONNECTED;
     if (Atomics.load(h, this.hw + ENQ) !== Atomics.load(h, this.hw + DEQ)) return FULL;
     const n = this.encode(w.value);
-    const seq = this.commit(n, false);
-    if (seq === 0) {
+    const st = this.commit(n, false);
+    if (st === 0) {
       found.length = 0;
       return FULL;
     }
-    if (seq < 0) {
+    if (st < 0) {
       found.length = 0;
       return DISCONNECTED;
     }
-    this.offers.set(w, { seq, handles: takeFound() });
+    this.offers.set(w, { seq: batchSeq, handles: takeFound() });
     return SENT;
   }
 
@@ -1208,14 +1330,14 @@ export class SharedCore<T> implements ChannelCore<T> {
         }
         continue;
       }
-      let took = 0;
+      let took = false;
       try {
         if (got === 1) repairC(a, hw);
         if (a.i32[hw + DEQ] === seq) took = this.dequeueLocked();
       } finally {
         a.unlock(hw + C_LOCK);
       }
-      if (took === seq) {
+      if (took) {
         // Ours again: give back what the message held.
         discardBody(a, this.ctx.scratch, bodyFlags, hw);
         this.wake(false);
@@ -1312,17 +1434,24 @@ export class SharedCore<T> implements ChannelCore<T> {
 
   sendSync(value: T, deadline: number): TrySendStatus {
     this.waitDomain.check('sendSync');
+    if (Atomics.load(this.a.i32, this.hw + C_RECEIVERS) <= 0) return DISCONNECTED;
+    const n = this.encode(value);
+    if (found.length === 0 && this.kind !== KIND_RENDEZVOUS) {
+      // The common case, room now and no handles to move: no waiting state
+      // to set up. (No closures in this method: V8 would allocate their
+      // context on every call, and a stream of sends would feed the collector.)
+      const st = this.commit(n, false);
+      if (st > 0) return SENT;
+      if (st < 0) return DISCONNECTED;
+    }
+    return this.sendSyncWait(n, deadline);
+  }
+
+  /** sendSync once the message is encoded (`n` bytes, handles in `found`) and there was no room right away. */
+  private sendSyncWait(n: number, deadline: number): TrySendStatus {
     const a = this.a;
     const hw = this.hw;
     const h = () => a.i32;
-    if (Atomics.load(h(), hw + C_RECEIVERS) <= 0) return DISCONNECTED;
-    const n = this.encode(value);
-    if (found.length === 0 && this.kind !== KIND_RENDEZVOUS) {
-      // The common case, room now and no handles to move: no waiting state to set up.
-      const seq = this.commit(n, false);
-      if (seq > 0) return SENT;
-      if (seq < 0) return DISCONNECTED;
-    }
     const handles = found.slice();
     const restore = () => {
       found.length = 0;
@@ -1337,12 +1466,15 @@ export class SharedCore<T> implements ChannelCore<T> {
       // and the wait changes DEQ, so the wait returns at once instead of
       // missing it (the receiver did not wake us: we were not watching yet).
       const deq = Atomics.load(h(), hw + DEQ);
-      seq = this.commit(n, false);
-      if (seq < 0) {
+      const st = this.commit(n, false);
+      if (st < 0) {
         found.length = 0;
         return DISCONNECTED;
       }
-      if (seq > 0) break;
+      if (st > 0) {
+        seq = batchSeq;
+        break;
+      }
       if (now() >= deadline) {
         found.length = 0;
         return FULL;
@@ -1385,7 +1517,7 @@ export class SharedCore<T> implements ChannelCore<T> {
       if (now() >= deadline) return EMPTY;
       if (this.kind === KIND_RENDEZVOUS) this.watch('recv');
       try {
-        this.blockUntil('recv', deadline, () => this.canRecv());
+        this.blockUntil('recv', deadline, () => this.canRecvSpin(), () => this.canRecv());
         v = this.tryRecv();
       } finally {
         if (this.kind === KIND_RENDEZVOUS) this.unwatch('recv');
@@ -1398,7 +1530,7 @@ export class SharedCore<T> implements ChannelCore<T> {
    * Spins (adaptively) until `ready()`, then parks on this thread's wake
    * word until woken or `deadline`. Returns when `ready()` may be true.
    */
-  private blockUntil(side: Side, deadline: number, ready: () => boolean): void {
+  private blockUntil(side: Side, deadline: number, ready: () => boolean, readyExact: () => boolean = ready): void {
     const spin = this.ctx.spin;
     for (let i = 0; i < spin.limit; i++) {
       if (ready()) {
@@ -1411,7 +1543,7 @@ export class SharedCore<T> implements ChannelCore<T> {
     this.watch(side);
     try {
       const v = Atomics.load(a.i32, a.wakeIndex);
-      if (ready()) return;
+      if (readyExact()) return;
       const ms = deadline - now();
       if (ms <= 0) return;
       a.parkSelf();
@@ -1427,6 +1559,12 @@ export class SharedCore<T> implements ChannelCore<T> {
  * a plain loop beats TypedArray#set + subarray on views of a growable buffer.
  */
 const SMALL_COPY = 256;
+
+/** writeOneLocked: an unbounded ring must grow first. */
+const GROW = -2;
+
+/** A cached DEQ/HEAD read more than this many messages or bytes ago is read again (32-bit wrap-around stays far). */
+const STALE = 1 << 28;
 /** The encoder's scratch as words, cached by identity (reading `.buffer` costs more than a small copy). */
 let encoderSrc: Uint8Array | undefined;
 let encoder32: Int32Array = new Int32Array(0);
