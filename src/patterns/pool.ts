@@ -212,6 +212,11 @@ export interface RunOptions {
 
 /** Milliseconds of work a worker's queue is kept filled with (see Pool.room). */
 const TARGET_MS = 10;
+/** Bounds of the answer reader's beat when every queue is deep (see Pool.beatMs). */
+const MIN_BEAT_MS = 1;
+const MAX_BEAT_MS = 4;
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 const SENT_ = 0;
 const FULL_ = 1;
@@ -307,6 +312,8 @@ class PoolWorker {
   perTask = 0;
   /** When its last answers arrived (or it got work while idle). */
   lastAt = 0;
+  /** Answers handled since `lastAt` was taken (see Pool.timeAnswers). */
+  answered = 0;
   readonly exited: Promise<number>;
   constructor(
     readonly slot: number,
@@ -384,6 +391,8 @@ export class Pool<I, O> implements Parallel<TaskResult<O>>, AsyncDisposable {
   private closing: Promise<void> | undefined;
   private drained: (() => void) | undefined;
   private readonly batch: ResultMsg[] = [];
+  /** @internal How often the answer reader slept a beat instead of waiting to be woken (see beatMs). */
+  beats = 0;
   private readonly polled: ResultMsg[] = [];
   /** Tasks queued to `waiting` (counts bursts for pollAnswers). */
   private burst = 0;
@@ -607,8 +616,8 @@ export class Pool<I, O> implements Parallel<TaskResult<O>>, AsyncDisposable {
     const batch = this.polled;
     rx.tryRecvMany(batch, 64);
     this.drainControl();
-    const now = performance.now();
-    for (let i = 0; i < batch.length; i++) this.answer(batch[i]!, now);
+    for (let i = 0; i < batch.length; i++) this.answer(batch[i]!);
+    this.timeAnswers();
     batch.length = 0;
     this.pump();
   }
@@ -776,6 +785,12 @@ export class Pool<I, O> implements Parallel<TaskResult<O>>, AsyncDisposable {
     for (;;) {
       if (rx.isClosed) return;
       if (rx.tryRecvMany(batch, 64) === 0) {
+        const beat = this.beatMs();
+        if (beat > 0) {
+          this.beats++;
+          await sleep(beat);
+          continue;
+        }
         try {
           batch.push(await rx.recv());
         } catch {
@@ -784,11 +799,33 @@ export class Pool<I, O> implements Parallel<TaskResult<O>>, AsyncDisposable {
         if (!rx.isClosed) rx.tryRecvMany(batch, 63);
       }
       this.drainControl();
-      const now = performance.now();
-      for (let i = 0; i < batch.length; i++) this.answer(batch[i]!, now);
+      for (let i = 0; i < batch.length; i++) this.answer(batch[i]!);
+      this.timeAnswers();
       batch.length = 0;
       this.pump();
     }
+  }
+
+  /**
+   * How long the answer reader may sleep before looking again, instead of
+   * being woken for each answer (0: be woken). Waking this thread costs the
+   * answering worker a system call (tens of µs, as much as a postMessage),
+   * paid between two of its tasks. When every worker has work queued for
+   * several beats ahead, nothing runs dry while answers wait a beat, so the
+   * reader takes them in batches on its own timer and the workers never
+   * stop to wake it; answers are then late by at most a quarter of the
+   * queue's wait, and at most `MAX_BEAT_MS`.
+   */
+  private beatMs(): number {
+    let least = Infinity;
+    for (const w of this.workers) {
+      if (!w.alive || w.off) continue;
+      if (w.perTask <= 0) return 0;
+      const ahead = (w.outstanding.length - 1) * w.perTask; // queued behind the running task
+      if (ahead < least) least = ahead;
+    }
+    const beat = least / 4;
+    return beat >= MIN_BEAT_MS && least !== Infinity ? Math.min(beat, MAX_BEAT_MS) : 0;
   }
 
   /** Every answer already in the channel (before a dead worker's tasks are settled). */
@@ -796,22 +833,34 @@ export class Pool<I, O> implements Parallel<TaskResult<O>>, AsyncDisposable {
     const batch: ResultMsg[] = [];
     if (this.answers.isClosed) return;
     this.answers.tryRecvMany(batch);
-    const now = performance.now();
-    for (const m of batch) this.answer(m, now);
+    for (const m of batch) this.answer(m);
+    this.timeAnswers();
   }
 
   /** One worker's message of answers: `[slot, id, status, payload, ...]`. */
-  private answer(m: ResultMsg, now: number): void {
+  private answer(m: ResultMsg): void {
     const w = this.workers[m[0] as number];
     if (w === undefined) return;
-    const k = (m.length - 1) / 3;
-    if (w.lastAt > 0) {
-      // Time per task, smoothed: how deep its queue should be.
-      const sample = (now - w.lastAt) / k;
-      w.perTask = w.perTask === 0 ? sample : w.perTask * 0.7 + sample * 0.3;
-    }
-    w.lastAt = now;
+    w.answered += (m.length - 1) / 3;
     for (let i = 1; i < m.length; i += 3) this.answerOne(w, m[i] as number, m[i + 1] as number, m[i + 2]);
+  }
+
+  /**
+   * Updates each worker's time per task from the answers just handled: the
+   * time since its last answers over how many came (answers read in a batch
+   * count together, however they were split into messages).
+   */
+  private timeAnswers(): void {
+    const now = performance.now();
+    for (const w of this.workers) {
+      if (w.answered === 0) continue;
+      if (w.lastAt > 0) {
+        const sample = (now - w.lastAt) / w.answered;
+        w.perTask = w.perTask === 0 ? sample : w.perTask * 0.7 + sample * 0.3;
+      }
+      w.lastAt = now;
+      w.answered = 0;
+    }
   }
 
   private answerOne(w: PoolWorker, id: number, status: number, payload: unknown): void {

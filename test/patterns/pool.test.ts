@@ -239,6 +239,30 @@ test('pool: a worker that dies in the middle of a batch: no task runs twice, non
   }
 });
 
+test('pool: while every queue is deep, answers are read on a beat; a crash and a cancel still settle only their own calls', async () => {
+  const p = make({ threads: 2 });
+  // 3 ms tasks: once their time is known, each queue holds about 10 ms of work.
+  const N = 80;
+  const crash = 40;
+  const cancelled = 70;
+  const ac = new AbortController();
+  const calls = Array.from({ length: N }, (_, x) => {
+    const cmd: Cmd = x === crash ? { op: 'exit', code: 9 } : { op: 'sleep', ms: 3, x };
+    return p.run(cmd, x === cancelled ? { signal: ac.signal } : undefined);
+  });
+  await guard(calls[30]!, 20000, 'task 30');
+  ac.abort(new Error('not needed'));
+  const settled = await guard(Promise.allSettled(calls), 30000, 'every call settled');
+  for (let x = 0; x < N; x++) {
+    const s = settled[x]!;
+    if (x === crash) assert.ok(s.status === 'rejected' && s.reason instanceof WorkerExitError, `task ${x}: the crash`);
+    else if (x === cancelled) assert.ok(s.status === 'rejected' && (s.reason as Error).message === 'not needed', `task ${x}: the cancel`);
+    else assert.deepEqual(s, { status: 'fulfilled', value: x });
+  }
+  assert.ok((p as unknown as { beats: number }).beats > 0, 'the answers were read on a beat at least once');
+  await p.close();
+});
+
 test('pool: a task module without the export fails the pool with PoolClosedError kind failed', async () => {
   const p = pool<number, number>(TASK, { threads: 2, name: 'missing' });
   const e = await guard(p.run(1), 20000, 'run on a failed pool').then(
