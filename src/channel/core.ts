@@ -46,7 +46,12 @@ export interface ChannelCore<T> {
   failOwner(owner: object, error: (w: Waiter<T>) => Error): void;
 
   trySend(value: T): TrySendStatus;
-  tryRecv(): TryRecvStatus<T>;
+  /**
+   * Takes a message if one is ready. `awaited`: the caller is an awaited
+   * `recv` that will run again soon, so a rendezvous core may queue the
+   * wake-up of the sender it took from behind the caller's (see QueueCore).
+   */
+  tryRecv(awaited?: boolean): TryRecvStatus<T>;
   /** Would `trySend` complete now (sent or disconnected)? */
   canSend(): boolean;
   /** Would `tryRecv` complete now (a message or disconnected)? */

@@ -12,9 +12,9 @@
  *   receive that takes from the buffer moves the oldest parked sender's value
  *   into the freed slot, keeping FIFO order; with `cap` 0 the receiver takes
  *   the value straight from the parked sender: that is the rendezvous, and the
- *   send completes only once its value is taken. When that sender was the
- *   last one parked, its wake-up is queued behind the receiver's, so the
- *   receiver parks first and the sender's next send hands its value straight
+ *   send completes only once its value is taken. When an awaited `recv`
+ *   took from the last parked sender, that sender's wake-up is queued behind
+ *   the receiver's, so the receiver parks first and the sender's next send hands its value straight
  *   over: a one-to-one stream then costs one promise per message, not two.
  * - Parked waiters are FIFO, so messages from one sender keep their order.
  *
@@ -97,7 +97,7 @@ export class QueueCore<T> implements ChannelCore<T> {
     return FULL;
   }
 
-  tryRecv(): TryRecvStatus<T> {
+  tryRecv(awaited = false): TryRecvStatus<T> {
     if (this.buf.length > 0) {
       const value = this.buf.shift();
       const s = this.sendq.shift();
@@ -112,7 +112,8 @@ export class QueueCore<T> implements ChannelCore<T> {
     const s = this.sendq.shift();
     if (s !== null) {
       const value = s.value;
-      if (this.sendq.size === 0) s.sentSoon();
+      // Not for a select: it would often find nothing ready and park its cases.
+      if (awaited && this.sendq.size === 0) s.sentSoon();
       else s.sent();
       return value;
     }

@@ -59,7 +59,7 @@ export class Receiver<T> extends Handle<T> {
       // cannot decode it): that is a rejection of the promise, never a sync throw.
       let v;
       try {
-        v = this.core.tryRecv();
+        v = this.core.tryRecv(true);
       } catch (e) {
         return Promise.reject(e);
       }

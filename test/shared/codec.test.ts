@@ -32,7 +32,7 @@ let ringAt = 0;
 
 function roundTripViaSab(v: unknown): unknown {
   const n = enc.encode(v);
-  if (ringAt + n > ring.length) ringAt = 0;
+  if (ringAt + 3 + n > ring.length) ringAt = 0;
   const at = ringAt + 3; // deliberately unaligned
   ring.set(enc.bytes.subarray(0, n), at);
   ringAt = at + n;
