@@ -637,6 +637,16 @@ export class SharedCore<T> implements ChannelCore<T> {
     return ringView(this.a, ring)[ring >> 2]!;
   }
 
+  /** Re-reads the consumers' DEQ/HEAD (see deqSeen) when there is no copy yet, or the copy is old enough for wrap-around to matter. */
+  private refreshSeen(h: Int32Array, seq: number, tail: number): void {
+    if (this.seenOnce && ((seq - this.seqSeenAt) >>> 0) <= STALE && ((tail - this.tailSeenAt) >>> 0) <= STALE) return;
+    this.seenOnce = true;
+    this.deqSeen = Atomics.load(h, this.hw + DEQ);
+    this.headSeen = Atomics.load(h, this.hw + HEAD);
+    this.seqSeenAt = seq;
+    this.tailSeenAt = tail;
+  }
+
   /**
    * Under P_LOCK: writes the messages of `b` in order, as many as capacity
    * and room allow; returns how many (0: none fit), or -1 when every
@@ -660,14 +670,7 @@ export class SharedCore<T> implements ChannelCore<T> {
     const first = h[hw + ENQ]!;
     let seq = first;
     let tail = h[hw + TAIL]!;
-    // The cached DEQ/HEAD (see deqSeen), unless old enough for wrap-around to matter.
-    if (!this.seenOnce || ((seq - this.seqSeenAt) >>> 0) > STALE || ((tail - this.tailSeenAt) >>> 0) > STALE) {
-      this.seenOnce = true;
-      this.deqSeen = Atomics.load(h, hw + DEQ);
-      this.headSeen = Atomics.load(h, hw + HEAD);
-      this.seqSeenAt = seq;
-      this.tailSeenAt = tail;
-    }
+    this.refreshSeen(h, seq, tail);
     let deq = this.deqSeen;
     if (rendezvousTry && Atomics.load(h, hw + C_RECV_WAITERS) === 0) return 0;
     // 8 bytes stay free after every record: the next record's commit word,
@@ -784,13 +787,7 @@ export class SharedCore<T> implements ChannelCore<T> {
     if (Atomics.load(h, hw + C_RECEIVERS) <= 0) return -1;
     const seq = h[hw + ENQ]!;
     let tail = h[hw + TAIL]!;
-    if (!this.seenOnce || ((seq - this.seqSeenAt) >>> 0) > STALE || ((tail - this.tailSeenAt) >>> 0) > STALE) {
-      this.seenOnce = true;
-      this.deqSeen = Atomics.load(h, hw + DEQ);
-      this.headSeen = Atomics.load(h, hw + HEAD);
-      this.seqSeenAt = seq;
-      this.tailSeenAt = tail;
-    }
+    this.refreshSeen(h, seq, tail);
     if (((seq - this.deqSeen) | 0) >= this.cap) {
       const deq = Atomics.load(h, hw + DEQ);
       this.deqSeen = deq;
