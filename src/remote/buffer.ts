@@ -20,16 +20,18 @@
  * Exactly once: the stream stores each message once (its sender's
  * `Nats-Msg-Id` dedupes retries), so a message has one stream sequence. The
  * buffer remembers the sequences it delivered (at least the last 65,536,
- * see `DeliveredMemory`; read from the ack subject, no header parsing), so
- * a message the server delivers
- * again — an ack lost in a crash of the server, say — is acknowledged and
- * dropped instead of being processed twice.
+ * see `DeliveredMemory`; read from the ack subject), so a message the server
+ * delivers again — an ack lost in a crash of the server, say — is
+ * acknowledged and dropped instead of being processed twice. It remembers
+ * the message ids it delivered too (`RecentIds`): a restarted server forgets
+ * the ids of messages it removed, so a sender's re-publish of one of those
+ * is stored again under a new sequence.
  *
  * @internal
  */
 import type { Msg, Subscription } from '@nats-io/transport-node';
 import { lastNumber, type Link } from './link.js';
-import { DeliveredMemory } from './delivered.js';
+import { DeliveredMemory, RecentIds } from './delivered.js';
 import type { ChannelNames } from './names.js';
 
 export interface Delivery {
@@ -37,6 +39,8 @@ export interface Delivery {
   readonly reply: string;
   /** Its stream sequence: the same message, delivered again, has the same one. */
   readonly id: number;
+  /** Its sender's message id (`Nats-Msg-Id`), '' if none: the same message, stored again after a server restart, has the same one. */
+  readonly msgId: string;
   /** Local time it arrived; last `+WPI`. */
   touched: number;
 }
@@ -71,6 +75,7 @@ export class ReceiveBuffer {
   /** No open pull request has an id below this one. */
   private oldest = 1;
   private readonly delivered = new DeliveredMemory(REMEMBER);
+  private readonly deliveredIds = new RecentIds(REMEMBER);
   /** Ack batches awaiting their confirmation: the last ack of each carries the reply subject. */
   private readonly pendingAcks = new Map<number, { replies: string[]; sentAt: number }>();
   private unconfirmed = 0;
@@ -153,6 +158,7 @@ export class ReceiveBuffer {
     }
     this.ack(d);
     this.delivered.add(d.id);
+    if (d.msgId !== '') this.deliveredIds.add(d.msgId);
     this.pull();
     return d;
   }
@@ -207,13 +213,16 @@ export class ReceiveBuffer {
       return;
     }
     const id = streamSeq(reply, this.ackPrefix);
-    if (this.delivered.has(id)) {
-      // delivered before (an ack lost in a crash): acknowledge again, never twice to the user
+    const msgId = m.headers?.get('Nats-Msg-Id') ?? '';
+    if (this.delivered.has(id) || (msgId !== '' && this.deliveredIds.has(msgId))) {
+      // Delivered before: an ack lost in a crash of the server (same sequence), or a
+      // re-publish the restarted server stored again (same message id). Acknowledge
+      // it, never hand it to the user twice.
       this.link.publishRaw(reply, ACK);
       this.pull();
       return;
     }
-    this.items.push({ data: m.data, reply, id, touched: now() });
+    this.items.push({ data: m.data, reply, id, msgId, touched: now() });
     this.host.arrived();
   }
 

@@ -74,3 +74,35 @@ export class DeliveredMemory {
     return false;
   }
 }
+
+/**
+ * The message ids (`Nats-Msg-Id`) a receive buffer delivered, the last
+ * `size` of them. A server that restarts forgets the ids of messages it no
+ * longer holds (a work-queue stream removes a message once acknowledged),
+ * so a sender's re-publish of a message whose confirmation was lost in the
+ * crash is stored again under a new sequence: only its id gives it away.
+ *
+ * @internal
+ */
+export class RecentIds {
+  private readonly set = new Set<string>();
+  private readonly order: (string | undefined)[];
+  private next = 0;
+
+  constructor(private readonly size: number) {
+    this.order = new Array<string | undefined>(size).fill(undefined);
+  }
+
+  add(id: string): void {
+    if (this.set.has(id)) return;
+    const old = this.order[this.next];
+    if (old !== undefined) this.set.delete(old);
+    this.order[this.next] = id;
+    this.next = this.next + 1 === this.size ? 0 : this.next + 1;
+    this.set.add(id);
+  }
+
+  has(id: string): boolean {
+    return this.set.has(id);
+  }
+}

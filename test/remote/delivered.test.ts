@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { DeliveredMemory } from '../../src/remote/delivered.js';
+import { DeliveredMemory, RecentIds } from '../../src/remote/delivered.js';
 
 test('delivered memory: remembers at least the last `size` sequences, in any order, and nothing it was not given', () => {
   const size = 16;
@@ -37,4 +37,23 @@ test('delivered memory: forgets old sequences once more than `size` newer ones c
   m.add(NaN);
   assert.equal(m.has(NaN), false);
   assert.equal(m.has(11), false, 'nothing above the highest');
+});
+
+test('recent ids: remembers exactly the last `size` distinct ids given, and nothing else', () => {
+  const size = 8;
+  fc.assert(
+    fc.property(fc.array(fc.integer({ min: 0, max: 30 }).map((n) => `w.${n}`), { maxLength: 120 }), (ids) => {
+      const m = new RecentIds(size);
+      const distinct: string[] = []; // in the order first added since last forgotten
+      for (const id of ids) {
+        m.add(id);
+        if (!distinct.includes(id)) distinct.push(id);
+        if (distinct.length > size) distinct.shift();
+      }
+      for (let n = 0; n <= 30; n++) {
+        const id = `w.${n}`;
+        assert.equal(m.has(id), distinct.includes(id), `${id}: remembered iff among the last ${size} distinct ids`);
+      }
+    }),
+  );
 });

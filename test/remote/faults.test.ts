@@ -2,6 +2,8 @@
 import assert from 'node:assert/strict';
 import { RecvError, RecvTimeoutError, SendError } from '../../src/index.js';
 import { flush, RemoteError } from '../../src/remote/index.js';
+import { connect as natsConnect, type Msg } from '@nats-io/transport-node';
+import { jetstream } from '@nats-io/jetstream';
 import { guard } from '../helpers.js';
 import { peer } from './procs.js';
 import { link, rtest, sleep, uniq, until, useServer } from './helpers.js';
@@ -155,6 +157,48 @@ rtest('link.close({ timeoutMs }) is bounded while the server is down, and reject
     assert.deepEqual(got, [0, 1, 2]);
     await assert.rejects(rx.recvTimeout(1000), RecvTimeoutError);
     rx.close();
+  } finally {
+    await Promise.allSettled([a.close(), b.close()]);
+  }
+}, 120_000);
+
+rtest('a message the restarted server stores again (it forgot the id of the removed original) is not delivered twice', async () => {
+  const name = uniq('again');
+  const a = await link(server(), { graceMs: 15_000 });
+  const b = await link(server(), { graceMs: 15_000 });
+  try {
+    const tx = await a.sender<{ i: number }>(name, { capacity: 100 });
+    const rx = await b.receiver<{ i: number }>(name);
+    // Watch the sender's publish go by, to repeat it later as its retry would be.
+    const spy = await natsConnect({ servers: server().url });
+    const seen: Msg[] = [];
+    spy.subscribe(`weft.ch.${name}.m`, { callback: (_e, m) => void seen.push(m) });
+    await spy.flush();
+    await tx.send({ i: 1 });
+    await guard(flush(tx), 20_000, 'flush');
+    assert.deepEqual(await guard(rx.recv(), 20_000, 'recv'), { i: 1 });
+    const stream = `weft-ch-${name}`;
+    await until(async () => (await b.streamMessages(stream)) === 0, 20_000, 'the ack removed the message');
+    await until(() => seen.length === 1, 20_000, 'the publish seen');
+    const original = seen[0]!;
+    const id = original.headers?.get('Nats-Msg-Id') ?? '';
+    assert.notEqual(id, '', 'the sender gives each message an id');
+    await spy.close();
+    await server().kill();
+    await server().restart();
+    // The retry of a sender whose confirmation was lost in the crash: same subject, data and id.
+    const retry = await natsConnect({ servers: server().url });
+    try {
+      const ack = await jetstream(retry).publish(original.subject, original.data, { msgID: id, timeout: 20_000 });
+      // The restarted server stored it again: only the receiver can tell it is a repeat.
+      assert.equal(ack.duplicate, false, 'the server forgot the id of the removed original');
+    } finally {
+      await retry.close();
+    }
+    await assert.rejects(rx.recvTimeout(1500), RecvTimeoutError);
+    await until(async () => (await b.streamMessages(stream)) === 0, 20_000, 'the repeat acknowledged away');
+    rx.close();
+    tx.close();
   } finally {
     await Promise.allSettled([a.close(), b.close()]);
   }
