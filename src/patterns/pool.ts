@@ -218,6 +218,20 @@ const MAX_BEAT_MS = 4;
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
+/**
+ * The answer reader's beat (see Pool.beatMs), from the least work queued
+ * behind any worker's running task and the answers expected per ms from all
+ * workers together: a quarter of that work, at most `MAX_BEAT_MS`, or 0
+ * (be woken per answer) when that is under `MIN_BEAT_MS` or a beat would
+ * gather fewer than two answers (longer tasks wake the pool rarely anyway).
+ *
+ * @internal
+ */
+export function answerBeat(leastAheadMs: number, answersPerMs: number): number {
+  const beat = Math.min(leastAheadMs / 4, MAX_BEAT_MS);
+  return beat >= MIN_BEAT_MS && beat * answersPerMs >= 2 ? beat : 0;
+}
+
 const SENT_ = 0;
 const FULL_ = 1;
 const FAILED_ = 2;
@@ -391,8 +405,6 @@ export class Pool<I, O> implements Parallel<TaskResult<O>>, AsyncDisposable {
   private closing: Promise<void> | undefined;
   private drained: (() => void) | undefined;
   private readonly batch: ResultMsg[] = [];
-  /** @internal How often the answer reader slept a beat instead of waiting to be woken (see beatMs). */
-  beats = 0;
   private readonly polled: ResultMsg[] = [];
   /** Tasks queued to `waiting` (counts bursts for pollAnswers). */
   private burst = 0;
@@ -787,7 +799,6 @@ export class Pool<I, O> implements Parallel<TaskResult<O>>, AsyncDisposable {
       if (rx.tryRecvMany(batch, 64) === 0) {
         const beat = this.beatMs();
         if (beat > 0) {
-          this.beats++;
           await sleep(beat);
           continue;
         }
@@ -814,18 +825,20 @@ export class Pool<I, O> implements Parallel<TaskResult<O>>, AsyncDisposable {
    * several beats ahead, nothing runs dry while answers wait a beat, so the
    * reader takes them in batches on its own timer and the workers never
    * stop to wake it; answers are then late by at most a quarter of the
-   * queue's wait, and at most `MAX_BEAT_MS`.
+   * queue's wait, and at most `MAX_BEAT_MS`. Only while a beat gathers at
+   * least two answers: with longer tasks, wake-ups are rare and cheap.
    */
   private beatMs(): number {
     let least = Infinity;
+    let perMs = 0; // answers expected per ms, all workers together
     for (const w of this.workers) {
       if (!w.alive || w.off) continue;
       if (w.perTask <= 0) return 0;
       const ahead = (w.outstanding.length - 1) * w.perTask; // queued behind the running task
       if (ahead < least) least = ahead;
+      perMs += 1 / w.perTask;
     }
-    const beat = least / 4;
-    return beat >= MIN_BEAT_MS && least !== Infinity ? Math.min(beat, MAX_BEAT_MS) : 0;
+    return answerBeat(least, perMs);
   }
 
   /** Every answer already in the channel (before a dead worker's tasks are settled). */

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { bounded, InvalidValueError, pool, PoolClosedError, spawn, WorkerExitError, type Pool, type TaskResult } from '../../src/index.js';
 import { guard, track, turn } from '../helpers.js';
 import { waitAsync, type Cmd } from './fixtures/pool-task.js';
+import { answerBeat } from '../../src/patterns/pool.js';
 
 const TASK = new URL('./fixtures/pool-task.js', import.meta.url);
 
@@ -239,18 +240,18 @@ test('pool: a worker that dies in the middle of a batch: no task runs twice, non
   }
 });
 
-test('pool: while every queue is deep, answers are read on a beat; a crash and a cancel still settle only their own calls', async () => {
+test('pool: with every queue deep (answers read on a beat), a crash and a cancel still settle only their own calls, all others once', async () => {
   const p = make({ threads: 2 });
-  // 3 ms tasks: once their time is known, each queue holds about 10 ms of work.
-  const N = 80;
-  const crash = 40;
-  const cancelled = 70;
+  // 1 ms tasks (of wall time, however loaded the machine): once their time is known, each queue holds about 10 ms of work.
+  const N = 240;
+  const crash = 120;
+  const cancelled = 220;
   const ac = new AbortController();
   const calls = Array.from({ length: N }, (_, x) => {
-    const cmd: Cmd = x === crash ? { op: 'exit', code: 9 } : { op: 'sleep', ms: 3, x };
+    const cmd: Cmd = x === crash ? { op: 'exit', code: 9 } : { op: 'busy', ms: 1, x };
     return p.run(cmd, x === cancelled ? { signal: ac.signal } : undefined);
   });
-  await guard(calls[30]!, 20000, 'task 30');
+  await guard(calls[80]!, 20000, 'task 80');
   ac.abort(new Error('not needed'));
   const settled = await guard(Promise.allSettled(calls), 30000, 'every call settled');
   for (let x = 0; x < N; x++) {
@@ -259,8 +260,17 @@ test('pool: while every queue is deep, answers are read on a beat; a crash and a
     else if (x === cancelled) assert.ok(s.status === 'rejected' && (s.reason as Error).message === 'not needed', `task ${x}: the cancel`);
     else assert.deepEqual(s, { status: 'fulfilled', value: x });
   }
-  assert.ok((p as unknown as { beats: number }).beats > 0, 'the answers were read on a beat at least once');
   await p.close();
+});
+
+test('pool: the answer beat: a quarter of the least queued work, 1 to 4 ms, only when a beat gathers two answers or more', () => {
+  assert.equal(answerBeat(10, 2), 2.5); // two workers on 1 ms tasks, 10 ms queued each
+  assert.equal(answerBeat(40, 2), 4); // capped
+  assert.equal(answerBeat(3.9, 2), 0); // under 1 ms: answers would wait too long for what it saves
+  assert.equal(answerBeat(12, 2 / 3), 3); // 3 ms tasks: 2 answers a beat
+  assert.equal(answerBeat(12, 0.5), 0); // 4 ms tasks: 1.5 answers a beat, not worth it
+  assert.equal(answerBeat(10_000, 2 / 10_000), 0); // long tasks: wake-ups are rare
+  assert.equal(answerBeat(Infinity, 0), 0); // no worker to wait for
 });
 
 test('pool: a task module without the export fails the pool with PoolClosedError kind failed', async () => {
