@@ -10,7 +10,9 @@
  *   which cannot overtake anything buffered.
  * - Senders park only when the buffer is full (always, for `cap` 0). So a
  *   receive that takes from the buffer moves the oldest parked sender's value
- *   into the freed slot, keeping FIFO order; with `cap` 0 the receiver takes
+ *   into the freed slot, keeping FIFO order (and, for an awaited `recv` and
+ *   the last parked sender, queues its wake-up behind the receiver's, as
+ *   below); with `cap` 0 the receiver takes
  *   the value straight from the parked sender: that is the rendezvous, and the
  *   send completes only once its value is taken. When an awaited `recv`
  *   took from the last parked sender, that sender's wake-up is queued behind
@@ -103,7 +105,8 @@ export class QueueCore<T> implements ChannelCore<T> {
       const s = this.sendq.shift();
       if (s !== null) {
         this.buf.push(s.value);
-        s.sent();
+        if (awaited && this.sendq.size === 0) s.sentSoon();
+        else s.sent();
       } else {
         this.sendObs.notify();
       }
