@@ -240,7 +240,7 @@ test('pool: a worker that dies in the middle of a batch: no task runs twice, non
   }
 });
 
-test('pool: with every queue deep (answers read on a beat), a crash and a cancel still settle only their own calls, all others once', async () => {
+test('pool: with every queue deep, a crash and a cancel still settle only their own calls, all others once', async () => {
   const p = make({ threads: 2 });
   // 1 ms tasks (of wall time, however loaded the machine): once their time is known, each queue holds about 10 ms of work.
   const N = 240;

@@ -6,24 +6,16 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Worker } from 'node:worker_threads';
 import { sharedUnbounded, transfer } from '../../src/shared/index.js';
 import { guard } from '../helpers.js';
-import { until } from './helpers.js';
+import { runDrainRole, until } from './helpers.js';
 
-function run(role: 'send' | 'recv', token: unknown, n: number): Promise<void> {
-  const w = new Worker(new URL('./workers/drain-role.js', import.meta.url), { workerData: { token, role, n } });
-  return new Promise((resolve, reject) => {
-    w.once('error', reject);
-    w.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`${role} worker exited with ${code}`))));
-  });
-}
 
 test('the last Receiver of a grown unbounded channel exits in a worker: the main thread survives and the Sender sees the end', async () => {
   const [tx, rx] = sharedUnbounded<number>();
   const n = 100_000; // enough to grow the channel well past its first ring
-  await guard(run('send', transfer(tx.clone()), n), 60_000, 'sender');
-  await guard(run('recv', transfer(rx), n / 2), 60_000, 'receiver'); // leaves half in the channel
+  await guard(runDrainRole('send', transfer(tx.clone()), n), 60_000, 'sender');
+  await guard(runDrainRole('recv', transfer(rx), n / 2), 60_000, 'receiver'); // leaves half in the channel
   // The exit handler drops what the receiver left (at once, or a moment later if a lock
   // was taken), mapping the grown memory to do so.
   await until(() => tx.len === 0, 'the exit handler to drain the channel');

@@ -7,23 +7,15 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Worker } from 'node:worker_threads';
 import { sharedUnbounded, transfer } from '../../src/shared/index.js';
 import { guard } from '../helpers.js';
+import { runDrainRole } from './helpers.js';
 
-/** Runs a drain-role worker and resolves when it exits cleanly. */
-function run(role: 'send' | 'recv', token: unknown, n: number): Promise<void> {
-  const w = new Worker(new URL('./workers/drain-role.js', import.meta.url), { workerData: { token, role, n } });
-  return new Promise((resolve, reject) => {
-    w.once('error', reject);
-    w.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`${role} worker exited with ${code}`))));
-  });
-}
 
 test('a receiver in the main thread follows every growth a worker made while nobody received', async () => {
   for (const n of [50_000, 200_000, 400_000]) {
     const [tx, rx] = sharedUnbounded<number>();
-    await guard(run('send', transfer(tx), n), 60_000, 'sender');
+    await guard(runDrainRole('send', transfer(tx), n), 60_000, 'sender');
     for (let i = 0; i < n; i++) assert.equal(rx.tryRecv(), i);
     assert.equal(rx.isDisconnected, true);
     rx.close();
@@ -35,6 +27,6 @@ test('a receiver on one worker thread keeps up with a producer growing the chann
   for (let round = 0; round < 3 || performance.now() < end; round++) {
     const [tx, rx] = sharedUnbounded<number>();
     const n = 200_000;
-    await guard(Promise.all([run('send', transfer(tx), n), run('recv', transfer(rx), n)]), 60_000, `round ${round}`);
+    await guard(Promise.all([runDrainRole('send', transfer(tx), n), runDrainRole('recv', transfer(rx), n)]), 60_000, `round ${round}`);
   }
 });

@@ -1,5 +1,5 @@
 // Helpers of the cross-thread tests.
-import { isMainThread, type Worker } from 'node:worker_threads';
+import { isMainThread, Worker } from 'node:worker_threads';
 import { spawnWorker, type HandleMap } from '../../src/shared/index.js';
 
 /** Agents still running: a failed test can leave some blocked, and they must not keep the file's process alive. */
@@ -75,17 +75,8 @@ export function checkDelivery(lists: number[][], producers: number, perProducer:
   }
 }
 
-/** Seeded PRNG (mulberry32). */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Seeded PRNG (mulberry32, the benchmarks' own). */
+export { mulberry32 as rng } from '../../bench/util.js';
 
 /** Resolves once `cond()` holds, checking every few ms; rejects after `ms` (a hang guard). */
 export async function until(cond: () => boolean, what: string, ms = 20000): Promise<void> {
@@ -94,4 +85,13 @@ export async function until(cond: () => boolean, what: string, ms = 20000): Prom
     if (performance.now() > end) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 2));
   }
+}
+
+/** Runs a drain-role worker (workers/drain-role.ts) on the handle in `token`; resolves when it exits cleanly. */
+export function runDrainRole(role: 'send' | 'recv', token: unknown, n: number): Promise<void> {
+  const w = new Worker(new URL('./workers/drain-role.js', import.meta.url), { workerData: { token, role, n } });
+  return new Promise((resolve, reject) => {
+    w.once('error', reject);
+    w.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`${role} worker exited with ${code}`))));
+  });
 }
