@@ -187,3 +187,13 @@ export class GuardedOperation<T> extends Operation<T> {
     }
   }
 }
+
+/**
+ * Parks a send or receive the core just refused: a plain {@link Operation}
+ * when nothing can end it early, a {@link GuardedOperation} with `signal`
+ * and/or a timeout of `ms` (Infinity: none).
+ */
+export function parkOperation<T>(core: ChannelCore<T>, owner: object, value: T, kind: OpKind, signal: AbortSignal | undefined, ms: number): Promise<T> {
+  if (signal === undefined && ms === Infinity) return new Operation(owner, value, kind).park(core);
+  return new GuardedOperation(core, owner, value, kind).start(signal, ms);
+}

@@ -10,13 +10,12 @@
  *   which cannot overtake anything buffered.
  * - Senders park only when the buffer is full (always, for `cap` 0). So a
  *   receive that takes from the buffer moves the oldest parked sender's value
- *   into the freed slot, keeping FIFO order (and, for an awaited `recv` and
- *   the last parked sender, queues its wake-up behind the receiver's, as
- *   below); with `cap` 0 the receiver takes
+ *   into the freed slot, keeping FIFO order; with `cap` 0 the receiver takes
  *   the value straight from the parked sender: that is the rendezvous, and the
- *   send completes only once its value is taken. When an awaited `recv`
- *   took from the last parked sender, that sender's wake-up is queued behind
- *   the receiver's, so the receiver parks first and the sender's next send hands its value straight
+ *   send completes only once its value is taken.
+ * - When an awaited `recv` took the value of the last parked sender, that
+ *   sender's wake-up is queued behind the receiver's (`released`), so the
+ *   receiver parks first and the sender's next send hands its value straight
  *   over: a one-to-one stream then costs one promise per message, not two.
  * - Parked waiters are FIFO, so messages from one sender keep their order.
  *
@@ -105,8 +104,7 @@ export class QueueCore<T> implements ChannelCore<T> {
       const s = this.sendq.shift();
       if (s !== null) {
         this.buf.push(s.value);
-        if (awaited && this.sendq.size === 0) s.sentSoon();
-        else s.sent();
+        this.released(s, awaited);
       } else {
         this.sendObs.notify();
       }
@@ -115,12 +113,21 @@ export class QueueCore<T> implements ChannelCore<T> {
     const s = this.sendq.shift();
     if (s !== null) {
       const value = s.value;
-      // Not for a select: it would often find nothing ready and park its cases.
-      if (awaited && this.sendq.size === 0) s.sentSoon();
-      else s.sent();
+      this.released(s, awaited);
       return value;
     }
     return this.senders === 0 ? DISCONNECTED : EMPTY;
+  }
+
+  /**
+   * Completes parked sender `s`, whose value was just taken. Deferred only for
+   * an awaited `recv` and the last parked sender (see the module comment); a
+   * select is never deferred to: it would often find nothing ready next time
+   * and park all its cases.
+   */
+  private released(s: Waiter<T>, awaited: boolean): void {
+    if (awaited && this.sendq.size === 0) s.sentSoon();
+    else s.sent();
   }
 
   canSend(): boolean {

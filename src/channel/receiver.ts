@@ -7,7 +7,7 @@ import { checkMs, now } from './clock.js';
 import { DISCONNECTED, EMPTY, cannotBlock, type ChannelCore, type Side } from './core.js';
 import { ClosedHandleError, RecvError, RecvTimeoutError, TryRecvError } from './errors.js';
 import { Handle } from './handle.js';
-import { GuardedOperation, Operation, type OpKind } from './operation.js';
+import { Operation, parkOperation, type OpKind } from './operation.js';
 
 /** Options of {@link Receiver.recv}. */
 export interface RecvOptions {
@@ -183,8 +183,8 @@ export class Receiver<T> extends Handle<T> {
    */
   async recvMany(into: T[], max = Infinity, options?: RecvOptions): Promise<number> {
     if (max < 1) return 0;
-    if (options === undefined && !this.closed && this.core.tryRecvMany !== undefined) {
-      // Shared channels: what is ready now, in one batch.
+    if (options === undefined && !this.closed) {
+      // What is ready now, in one batch (one lock hold on a shared channel).
       const ready = this.tryRecvMany(into, max);
       if (ready > 0) return ready;
     }
@@ -316,8 +316,7 @@ export class Receiver<T> extends Handle<T> {
     }
     if (v !== EMPTY) return Promise.resolve(v as T);
     if (ms === 0) return Promise.reject(new RecvTimeoutError('timeout'));
-    if (signal === undefined && ms === Infinity) return new Operation(this, undefined as T, kind).park(this.core);
-    return new GuardedOperation(this.core, this, undefined as T, kind).start(signal, ms);
+    return parkOperation(this.core, this, undefined as T, kind, signal, ms);
   }
 }
 

@@ -7,7 +7,7 @@ import { checkMs, now } from './clock.js';
 import { DISCONNECTED, FULL, SENT, cannotBlock, type ChannelCore, type Side } from './core.js';
 import { ClosedHandleError, SendAbortedError, SendError, SendTimeoutError, TrySendError } from './errors.js';
 import { Handle } from './handle.js';
-import { GuardedOperation, Operation, type OpKind } from './operation.js';
+import { Operation, parkOperation, type OpKind } from './operation.js';
 
 /** Options of {@link Sender.send}. */
 export interface SendOptions {
@@ -292,12 +292,6 @@ export class Sender<T> extends Handle<T> {
       return Promise.reject(kind === 'send' ? new SendError(value) : new SendTimeoutError('disconnected', value));
     }
     if (ms === 0) return Promise.reject(new SendTimeoutError('timeout', value));
-    return this.park(value, signal, kind, ms);
-  }
-
-  /** Parks a send the core just refused as full. */
-  private park(value: T, signal: AbortSignal | undefined, kind: OpKind, ms: number): Promise<void> {
-    if (signal === undefined && ms === Infinity) return new Operation(this, value, kind).park(this.core) as Promise<unknown> as Promise<void>;
-    return new GuardedOperation(this.core, this, value, kind).start(signal, ms) as Promise<unknown> as Promise<void>;
+    return parkOperation(this.core, this, value, kind, signal, ms) as Promise<unknown> as Promise<void>;
   }
 }

@@ -197,6 +197,11 @@ export interface ComponentBody<I extends ComponentInputs, S = undefined, R = voi
   biased?: boolean;
 }
 
+/** Is `v` a component body (an object with a `handle` function)? @internal */
+export function isComponentBody(v: unknown): v is ComponentBody<ComponentInputs, unknown, unknown> {
+  return typeof v === 'object' && v !== null && typeof (v as { handle?: unknown }).handle === 'function';
+}
+
 /**
  * Callbacks for a hang monitor: `onActivity` just before the loop handles a
  * message (annotated with the input name) or runs `init`, `step` (`'step'`,

@@ -19,8 +19,8 @@ import type { TransferListItem } from 'node:worker_threads';
 
 /** Tasks: `[id, input, id, input, ...]`, or `[id]` when the input is on the port. */
 export type TaskMsg = unknown[];
-/** Results: `[workerSlot, id, status, payload, id, status, payload, ...]`. */
-export type ResultMsg = unknown[];
+/** A result: `[workerSlot, id, status, payload]`, one per message, sent as each task ends. */
+export type ResultMsg = [number, number, number, unknown];
 /** A control message: `[workerId, op, payload]`. */
 export type ControlMsg = [number, number, unknown?];
 

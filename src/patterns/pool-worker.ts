@@ -16,9 +16,9 @@ import { workerHandles } from '../shared/index.js';
 import { C_OFF, C_ON, C_READY, P_STARTED, R_MOVED, R_OK, R_SKIPPED, R_THREW, isMoved, toWire, type ControlMsg, type ResultMsg, type TaskMsg } from './pool-wire.js';
 import type { PoolComponent, PoolJob, TaskContext, TaskFn } from './pool.js';
 import { bounded } from '../channel/channels.js';
-import { spawn } from './component.js';
+import { isComponentBody, spawn } from './component.js';
 import type { MonitorToken } from '../monitor/index.js';
-import { loopHooks } from './watch.js';
+import { joinMonitorOf, loopHooks } from './watch.js';
 
 interface Data {
   readonly module: string;
@@ -48,7 +48,7 @@ const progress = data.progress;
 const mod = (await import(data.module)) as Record<string, unknown>;
 const found = mod[data.name];
 /** A component with its own loop over the tasks, instead of a function. */
-const body = typeof found === 'object' && found !== null && typeof (found as { handle?: unknown }).handle === 'function' ? (found as PoolComponent<unknown, unknown, unknown>) : undefined;
+const body = isComponentBody(found) ? (found as unknown as PoolComponent<unknown, unknown, unknown>) : undefined;
 if (typeof found !== 'function' && body === undefined) {
   throw new TypeError(
     `pool: the task module ${data.module} has no exported function named "${data.name}" ` +
@@ -62,7 +62,7 @@ const asStage = data.call === 'stage';
 type StageCall = (input: unknown, signal: AbortSignal) => unknown;
 
 // Hang monitoring: activity while a task runs, waiting while the queue is empty.
-const member = data.monitor === undefined ? undefined : (await import('../monitor/index.js')).joinHangMonitor(data.monitor, data.hangTimeouts === undefined ? {} : { components: data.hangTimeouts });
+const member = await joinMonitorOf(data);
 const loopName = `${data.name === 'default' ? 'pool' : data.name} worker ${slot}`;
 // A component reports to the monitor by itself, under the same name.
 const hooks = body === undefined ? loopHooks(loopName) : undefined;
@@ -113,8 +113,8 @@ function putBack(): void {
 }
 
 function noteCancel(id: number): void {
-  if (current !== undefined && current.id === id) current.abort();
-  else if (live.has(id)) live.get(id)!.abort();
+  const job = current !== undefined && current.id === id ? current : live.get(id);
+  if (job !== undefined) job.abort();
   else skip.add(id);
 }
 

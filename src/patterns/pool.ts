@@ -850,12 +850,12 @@ export class Pool<I, O> implements Parallel<TaskResult<O>>, AsyncDisposable {
     this.timeAnswers();
   }
 
-  /** One worker's message of answers: `[slot, id, status, payload, ...]`. */
+  /** One worker's answer: `[slot, id, status, payload]`. */
   private answer(m: ResultMsg): void {
-    const w = this.workers[m[0] as number];
+    const w = this.workers[m[0]];
     if (w === undefined) return;
-    w.answered += (m.length - 1) / 3;
-    for (let i = 1; i < m.length; i += 3) this.answerOne(w, m[i] as number, m[i + 1] as number, m[i + 2]);
+    w.answered++;
+    this.answerOne(w, m[1], m[2], m[3]);
   }
 
   /**

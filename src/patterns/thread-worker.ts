@@ -10,7 +10,8 @@ import type { Receiver } from '../channel/receiver.js';
 import type { Sender } from '../channel/sender.js';
 import { workerHandles } from '../shared/index.js';
 import type { MonitorToken } from '../monitor/index.js';
-import { spawn, type ComponentBody, type ComponentInputs } from './component.js';
+import { isComponentBody, spawn, type ComponentBody, type ComponentInputs } from './component.js';
+import { joinMonitorOf } from './watch.js';
 import { clonable, toWire } from './pool-wire.js';
 import { OUTCOME, type ThreadOutcome, type ThreadStop } from './thread.js';
 
@@ -38,19 +39,19 @@ port.on('message', (m: ThreadStop) => {
   if (m?.type === 'stop' && !ac.signal.aborted) ac.abort(m.reason);
 });
 
-const member = data.monitor === undefined ? undefined : (await import('../monitor/index.js')).joinHangMonitor(data.monitor, data.hangTimeouts === undefined ? {} : { components: data.hangTimeouts });
+const member = await joinMonitorOf(data);
 
 async function load(): Promise<ComponentBody<ComponentInputs, unknown, unknown>> {
   const mod = (await import(data.module)) as Record<string, unknown>;
   let found = mod[data.export];
   if (typeof found === 'function') found = await (found as (setup: unknown) => unknown)({ handles, data: data.data });
-  if (typeof found !== 'object' || found === null || typeof (found as { handle?: unknown }).handle !== 'function') {
+  if (!isComponentBody(found)) {
     throw new TypeError(
       `component "${data.name}": the module ${data.module} must export, as "${data.export}", a component body (an object with a handle function) ` +
         'or a function returning one (pass another export\'s name as the `export` option)',
     );
   }
-  return found as ComponentBody<ComponentInputs, unknown, unknown>;
+  return found;
 }
 
 let outcome: ThreadOutcome;

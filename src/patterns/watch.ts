@@ -6,6 +6,7 @@
  * the reporting without writing it into their loops.
  * @module
  */
+import type { HangMonitorMember, MonitorToken } from '../monitor/index.js';
 
 /**
  * What a watched loop reports to: `onActivity` before it handles something
@@ -88,4 +89,18 @@ export function loopHooks(name: string): LoopHooks | undefined {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * Joins the hang monitor a worker thread was started with (its token and
+ * component timeouts from workerData), or does nothing without one. The
+ * monitor module is loaded only then. @internal
+ */
+export async function joinMonitorOf(data: {
+  readonly monitor?: MonitorToken;
+  readonly hangTimeouts?: { readonly transientMs: number; readonly permanentMs: number };
+}): Promise<HangMonitorMember | undefined> {
+  if (data.monitor === undefined) return undefined;
+  const { joinHangMonitor } = await import('../monitor/index.js');
+  return joinHangMonitor(data.monitor, data.hangTimeouts === undefined ? {} : { components: data.hangTimeouts });
 }

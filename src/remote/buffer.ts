@@ -229,12 +229,10 @@ export class ReceiveBuffer {
   private onStatus(m: Msg): void {
     const code = m.headers?.code ?? 0;
     if (code === 100) return; // idle heartbeat
-    const dot = m.subject.lastIndexOf('.');
-    const id = Number(m.subject.slice(dot + 1));
-    const req = this.requests.get(id);
+    const req = this.requests.get(lastNumber(m));
     if (req !== undefined) {
       this.outstanding -= req.remaining;
-      this.requests.delete(id);
+      this.requests.delete(lastNumber(m));
     }
     // 404 no messages, 408 request expired, 409 (max waiting, leadership change, consumer deleted…)
     this.host.pullEnded();

@@ -475,9 +475,9 @@ export class StreamCore<T> implements ChannelCore<T> {
   }
 }
 
-/** Milliseconds left until `deadline` (performance.now() ms; Infinity: no limit). @internal */
+/** Milliseconds left until `deadline` (performance.now() ms; Infinity stays Infinity). @internal */
 export function msUntil(deadline: number): number {
-  return deadline === Infinity ? Infinity : Math.max(0, deadline - performance.now());
+  return Math.max(0, deadline - performance.now());
 }
 
 export { RemoteError };

@@ -534,7 +534,7 @@ export class Link {
     const ms = options.timeoutMs ?? Infinity;
     if (!(ms >= 0)) throw new RangeError(`close: timeoutMs must be a number >= 0, got ${String(options.timeoutMs)}`);
     this.closing = (async () => {
-      const deadline = ms === Infinity ? Infinity : performance.now() + ms;
+      const deadline = performance.now() + ms;
       const lost = await Promise.all([...this.cores.values()].map((c) => c.shutdown(deadline).catch(() => 0)));
       this.hooks.close();
       this.isClosed = true;

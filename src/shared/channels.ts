@@ -36,8 +36,7 @@ export function sharedBounded<T>(capacity: number, options?: SharedChannelOption
         `got ${String(capacity)}. Use sharedUnbounded() for no limit.`,
     );
   }
-  const core = SharedCore.create<T>(context(), capacity === 0 ? KIND_RENDEZVOUS : KIND_BOUNDED, capacity, options);
-  return [new Sender(core, sharedBounded), new Receiver(core, sharedBounded)];
+  return ends(SharedCore.create<T>(context(), capacity === 0 ? KIND_RENDEZVOUS : KIND_BOUNDED, capacity, options), sharedBounded);
 }
 
 /**
@@ -54,8 +53,7 @@ export function sharedBounded<T>(capacity: number, options?: SharedChannelOption
  * ```
  */
 export function sharedUnbounded<T>(options?: SharedChannelOptions): [Sender<T>, Receiver<T>] {
-  const core = SharedCore.create<T>(context(), KIND_UNBOUNDED, 0, options);
-  return [new Sender(core, sharedUnbounded), new Receiver(core, sharedUnbounded)];
+  return ends(SharedCore.create<T>(context(), KIND_UNBOUNDED, 0, options), sharedUnbounded);
 }
 
 /**
@@ -127,7 +125,10 @@ export function sharedStats(): SharedStats {
 
 export { contexts };
 
-setReplyChannelFactory(<R>(ctx: ThreadContext): [Sender<R>, Receiver<R>] => {
-  const core = SharedCore.create<R>(ctx, KIND_BOUNDED, 1);
-  return [new Sender(core, sharedBounded), new Receiver(core, sharedBounded)];
-});
+/** The two handles of a new shared channel, created by `creator` (named in leak warnings). */
+function ends<T>(core: SharedCore<T>, creator: Function): [Sender<T>, Receiver<T>] {
+  return [new Sender(core, creator), new Receiver(core, creator)];
+}
+
+// `call`'s one-shot reply channels, in the arena of the channel the request goes on.
+setReplyChannelFactory(<R>(ctx: ThreadContext) => ends(SharedCore.create<R>(ctx, KIND_BOUNDED, 1), sharedBounded));

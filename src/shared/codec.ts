@@ -213,7 +213,7 @@ const VIEW_CTORS = [
 ] as const;
 const VIEW_KIND = new Map<string, number>(VIEW_CTORS.map((c, i) => [c.name, i]));
 const KIND_DATAVIEW = VIEW_CTORS.length;
-const KIND_UINT8 = 1;
+const KIND_UINT8 = VIEW_KIND.get('Uint8Array')!;
 /** %TypedArray%.prototype[@@toStringTag]: the base type name, even for Buffer and subclasses. */
 const typedArrayName = Object.getOwnPropertyDescriptor(
   Object.getPrototypeOf(Uint8Array.prototype) as object,
@@ -601,12 +601,6 @@ export class Encoder {
     this.pos = p;
   }
 
-  /**
-   * A string without tag: varint header `byteLength * 2 + wtf`, then UTF-8.
-   * `wtf` = 1 when the string holds lone surrogates, written WTF-8 style (as
-   * their 3-byte code unit) so they survive as structured clone keeps them;
-   * TextDecoder would turn them into U+FFFD, so such strings decode by hand.
-   */
   /** A string value: its tag, then {@link Encoder.str}, with the short ASCII case written in one go. */
   private taggedStr(s: string): void {
     const n = s.length;
@@ -629,6 +623,12 @@ export class Encoder {
     this.str(s);
   }
 
+  /**
+   * A string without tag: varint header `byteLength * 2 + wtf`, then UTF-8.
+   * `wtf` = 1 when the string holds lone surrogates, written WTF-8 style (as
+   * their 3-byte code unit) so they survive as structured clone keeps them;
+   * TextDecoder would turn them into U+FFFD, so such strings decode by hand.
+   */
   private str(s: string): void {
     const n = s.length;
     if (n < SHORT_STRING) {
