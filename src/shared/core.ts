@@ -52,12 +52,12 @@ import { InvalidValueError } from '../channel/errors.js';
 import { Operation } from '../channel/operation.js';
 import { Observers, WaiterList, type Observer, type Waiter } from '../channel/waiter.js';
 import { now } from '../channel/clock.js';
-import type { Arena } from './arena.js';
+import { align, type Arena } from './arena.js';
 import { Decoder, Encoder, MessageTooLargeError } from './codec.js';
 import { isMainThread, type ThreadContext } from './context.js';
 import {
-  BODY_MASK, C_BYTES, C_CAP, C_DROPPED, C_DROP_SEQ, C_INLINE_MAX, C_KIND, C_LOCK, C_MAGIC, C_MAX_MSG, C_MAX_RING, C_RECEIVERS,
-  C_RECV_WAITERS, C_REFS, C_RING, C_SEND_WAITERS, C_SENDERS, C_SERIAL, C_SLOT, CHANNEL_MAGIC, DEQ, ENQ, F_HANDLES,
+  BODY_MASK, C_BLOCK, C_BYTES, C_CAP, C_DROPPED, C_DROP_SEQ, C_INLINE_MAX, C_KIND, C_LOCK, C_MAGIC, C_MAX_MSG, C_MAX_RING, C_RECEIVERS,
+  C_RECV_WAITERS, C_REFS, C_RING, C_SEND_WAITERS, C_SENDERS, C_SERIAL, C_SLOT, CHANNEL_MAGIC, DEQ, ENQ, F_HANDLES, HEADER_ALIGN,
   F_LINK, F_OOL, F_PAD, FIRST_SEQ, FLAG_SHIFT, HEAD, KIND_BOUNDED, KIND_RENDEZVOUS, KIND_UNBOUNDED, LINK_RESERVE,
   P_LOCK, P_RING, RING_HEADER, TAIL, headerWords, recordSize, recvBits, recvCounts, sendBits, sendCounts,
 } from './layout.js';
@@ -195,7 +195,7 @@ export class SharedCore<T> implements ChannelCore<T> {
     this.a = a;
     this.bw = a.bitWords;
     const words = headerWords(this.bw, a.maxThreads);
-    if (!(Number.isInteger(base) && base > 0 && (base & 7) === 0 && base + words * 4 <= a.sab.byteLength)) {
+    if (!(Number.isInteger(base) && base > 0 && (base & (HEADER_ALIGN - 1)) === 0 && base + words * 4 <= a.sab.byteLength)) {
       throw new TypeError(`weft: channel offset ${base} lies outside the arena: corrupted or forged handle`);
     }
     a.ensure(base + words * 4);
@@ -232,17 +232,20 @@ export class SharedCore<T> implements ChannelCore<T> {
     const maxMsg = Math.floor(options.maxMessageBytes ?? 64 << 20);
     if (!(maxMsg >= 1 && maxMsg <= 2 ** 31 - 64)) throw new RangeError('maxMessageBytes: expected a number of bytes from 1 to 2^31');
     const inlineMax = Math.max(0, Math.min(options.inlineMax ?? Math.min(64 * 1024, ringBytes >> 2), (ringBytes >> 1) - 64, BODY_MASK));
-    const base = a.alloc(words * 4);
-    if (base === 0) throw new RangeError('weft: the shared-memory arena is full (raise maxBytes in configureShared)');
+    // The header starts on a cache line, or its "lines" would straddle real ones.
+    const block = a.alloc(words * 4 + HEADER_ALIGN - 8);
+    const base = align(block, HEADER_ALIGN);
+    if (block === 0) throw new RangeError('weft: the shared-memory arena is full (raise maxBytes in configureShared)');
     const ring = allocRing(a, ringBytes, 0, FIRST_SEQ);
     if (ring === 0) {
-      a.free(base);
+      a.free(block);
       throw new RangeError('weft: the shared-memory arena is full (raise maxBytes in configureShared)');
     }
     a.u8.fill(0, base, base + words * 4);
     const h = a.i32;
     const hw = base >> 2;
     h[hw + C_KIND] = kind;
+    h[hw + C_BLOCK] = block;
     h[hw + C_CAP] = kind === KIND_BOUNDED ? capacity : kind === KIND_RENDEZVOUS ? 0 : -1;
     h[hw + C_MAX_RING] = maxRing;
     h[hw + C_INLINE_MAX] = inlineMax;
@@ -262,7 +265,7 @@ export class SharedCore<T> implements ChannelCore<T> {
     const entry = a.addChannel(base);
     if (entry === undefined) {
       a.free(ring);
-      a.free(base);
+      a.free(block);
       throw new RangeError(`weft: too many shared channels at once (maxChannels ${a.maxChannels})`);
     }
     h[hw + C_SLOT] = entry.slot;
@@ -2165,7 +2168,7 @@ function freeChannel(a: Arena, hw: number): void {
   const cr = h[hw + C_RING]!;
   a.free(cr);
   if (pr !== cr) a.free(pr);
-  a.free(hw << 2);
+  a.free(h[hw + C_BLOCK]!);
 }
 
 /**

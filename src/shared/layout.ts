@@ -2,12 +2,13 @@
  * Memory layout of one shared channel inside the arena, and the record
  * format of its byte ring.
  *
- * Header (Int32 words from the header's base), hot words of producers and
- * consumers on separate cache lines so that an SPSC pair only exchanges the
- * lines it must:
+ * Header (Int32 words from the header's base, which is aligned to 64 bytes),
+ * hot words of producers and consumers on separate cache lines so that an
+ * SPSC pair only exchanges the lines it must (a consumer reading the waiter
+ * counts must not pull in the line a producer writes on every message):
  *
  *   line 0  identity, limits, handle counts, waiter counts
- *   line 1  producer side: P_LOCK, TAIL (byte position), ENQ (next sequence), P_RING
+ *   line 1  producer side: P_LOCK, TAIL (byte position), ENQ (next sequence), P_RING; C_BLOCK
  *   line 2  consumer side: C_LOCK, HEAD (byte position), DEQ (next sequence), C_RING
  *   then    RECV_BITS / SEND_BITS: one bit per thread slot waiting for data / room
  *           SEND_COUNTS / RECV_COUNTS: handle counts per thread slot (released when a thread dies)
@@ -54,6 +55,8 @@ export const P_LOCK = 16;
 export const TAIL = 17;
 export const ENQ = 18;
 export const P_RING = 19;
+/** The arena block holding this header (the header itself starts at the next cache line). */
+export const C_BLOCK = 20;
 
 export const C_LOCK = 32;
 export const HEAD = 33;
@@ -103,3 +106,6 @@ export function recvCounts(bitWords: number, maxThreads: number): number {
 export function recordSize(bodyLen: number): number {
   return 8 + ((bodyLen + 7) & ~7);
 }
+
+/** Header alignment in bytes: one cache line. */
+export const HEADER_ALIGN = 64;
