@@ -116,7 +116,22 @@ export class Spin {
   lost(): void {
     if (this.limit > Spin.MIN) this.limit >>= 1;
   }
+  /**
+   * A short pause between two polls. A poller that reads the line the other
+   * thread is writing, back to back, steals it mid-write and makes that
+   * thread fetch it again for each store; JavaScript has no pause
+   * instruction, so a few iterations of local work stand in for one.
+   */
+  static pause(): void {
+    let x = pauseSink;
+    for (let i = 0; i < PAUSE_STEPS; i++) x = (x * 31 + i) | 0;
+    pauseSink = x;
+  }
 }
+
+/** Iterations of {@link Spin.pause} (a few tens of ns). */
+const PAUSE_STEPS = 32;
+let pauseSink = 0;
 
 /** Blocking waits on this thread's wake word (see WaitDomain in channel/core.ts). */
 class ThreadWaitDomain implements WaitDomain {

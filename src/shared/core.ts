@@ -54,7 +54,7 @@ import { Observers, WaiterList, type Observer, type Waiter } from '../channel/wa
 import { now } from '../channel/clock.js';
 import { align, type Arena } from './arena.js';
 import { Decoder, Encoder, MessageTooLargeError } from './codec.js';
-import { isMainThread, type ThreadContext } from './context.js';
+import { isMainThread, Spin, type ThreadContext } from './context.js';
 import {
   BODY_MASK, C_BLOCK, C_BYTES, C_CAP, C_DROPPED, C_DROP_SEQ, C_INLINE_MAX, C_KIND, C_LOCK, C_MAGIC, C_MAX_MSG, C_MAX_RING, C_RECEIVERS,
   C_RECV_WAITERS, C_REFS, C_RING, C_SEND_WAITERS, C_SENDERS, C_SERIAL, C_SLOT, CHANNEL_MAGIC, DEQ, ENQ, F_HANDLES, HEADER_ALIGN,
@@ -410,13 +410,13 @@ export class SharedCore<T> implements ChannelCore<T> {
   private trySendNow(value: T): TrySendStatus {
     const h = this.a.i32;
     const hw = this.hw;
-    if (Atomics.load(h, hw + C_RECEIVERS) <= 0) return DISCONNECTED;
+    if (h[hw + C_RECEIVERS]! <= 0) return DISCONNECTED; // a hint (plain reads: see writeOneLocked)
     if (this.kind === KIND_RENDEZVOUS) {
       // Rendezvous try-send: only when a receiver is waiting (see docs/SHARED.md).
       if (Atomics.load(h, hw + C_RECV_WAITERS) === 0 || Atomics.load(h, hw + ENQ) !== Atomics.load(h, hw + DEQ)) return FULL;
-    } else if (this.kind === KIND_BOUNDED && ((Atomics.load(h, hw + ENQ) - this.deqSeen) | 0) >= this.cap) {
+    } else if (this.kind === KIND_BOUNDED && ((h[hw + ENQ]! - this.deqSeen) | 0) >= this.cap) {
       // Full by the last DEQ seen: look again (writeLocked does too, under the lock).
-      const enq = Atomics.load(h, hw + ENQ);
+      const enq = h[hw + ENQ]!;
       this.deqSeen = Atomics.load(h, hw + DEQ);
       this.seqSeenAt = enq;
       if (((enq - this.deqSeen) | 0) >= this.cap) return FULL;
@@ -669,7 +669,7 @@ export class SharedCore<T> implements ChannelCore<T> {
     const a = this.a;
     const hw = this.hw;
     let h = a.i32;
-    if (Atomics.load(h, hw + C_RECEIVERS) <= 0) return -1;
+    if (h[hw + C_RECEIVERS]! <= 0) return -1; // plain: see writeOneLocked
     const first = h[hw + ENQ]!;
     let seq = first;
     let tail = h[hw + TAIL]!;
@@ -787,7 +787,12 @@ export class SharedCore<T> implements ChannelCore<T> {
     const a = this.a;
     const hw = this.hw;
     let h = a.i32;
-    if (Atomics.load(h, hw + C_RECEIVERS) <= 0) return -1;
+    // Plain reads, here and for the hints before the lock (an Atomics op costs
+    // several plain ones). Under P_LOCK this one cannot miss the last
+    // receiver's leaving if the drop ran before: the drop holds P_LOCK, so
+    // taking the lock orders this read after that decrement. A leaving that
+    // races with this write is the drop's to handle, as it would be anyway.
+    if (h[hw + C_RECEIVERS]! <= 0) return -1;
     const seq = h[hw + ENQ]!;
     let tail = h[hw + TAIL]!;
     this.refreshSeen(h, seq, tail);
@@ -1434,7 +1439,7 @@ export class SharedCore<T> implements ChannelCore<T> {
 
   sendSync(value: T, deadline: number): TrySendStatus {
     this.waitDomain.check('sendSync');
-    if (Atomics.load(this.a.i32, this.hw + C_RECEIVERS) <= 0) return DISCONNECTED;
+    if (this.a.i32[this.hw + C_RECEIVERS]! <= 0) return DISCONNECTED; // a hint, checked again under the lock
     const n = this.encode(value);
     if (found.length === 0 && this.kind !== KIND_RENDEZVOUS) {
       // The common case, room now and no handles to move: no waiting state
@@ -1537,6 +1542,7 @@ export class SharedCore<T> implements ChannelCore<T> {
         spin.won();
         return;
       }
+      Spin.pause();
     }
     spin.lost();
     const a = this.a;
