@@ -134,8 +134,14 @@ export class Observers {
 
   /** Notifies and forgets everyone. Cheap when nobody watches. */
   notify(): void {
-    const set = this.set;
-    if (set === null || set.size === 0) return;
+    // Inlined into every send and receive: the common "nobody watches" test
+    // only; the loop (iterator bytecode) stays out of the callers' inlining budget.
+    if (this.set !== null) this.notifyAll();
+  }
+
+  private notifyAll(): void {
+    const set = this.set!;
+    if (set.size === 0) return;
     this.set = null;
     for (const o of set) o.notify();
   }
