@@ -57,6 +57,14 @@ test('pool component: answers held back are released by its timer or in batches;
       got.push(r.value);
     }
     assert.deepEqual(got.map((o) => o.x).sort((a, b) => a - b), [1, 2, 3, 4, 5, 6, 7, 8]);
+    // One worker, so flushes do not interleave: the answers arrive as runs, each
+    // as long as the batch its answers report (a full batch of 4, or what the timer found).
+    for (let i = 0; i < got.length; ) {
+      const b = got[i]!.batch!;
+      assert.ok(b >= 1 && b <= 4, `batch size ${b}`);
+      assert.deepEqual(got.slice(i, i + b).map((o) => o.batch), Array(b).fill(b), `answers ${i}..${i + b - 1} came as one batch`);
+      i += b;
+    }
   } finally {
     await p.close();
   }

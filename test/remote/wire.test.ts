@@ -217,11 +217,33 @@ const server = useServer();
 rtest('wire: a link on the real client writes its frames directly, and the server takes them', async () => {
   const a = await link(server());
   try {
-    assert.notEqual(protocolOf(a.nc), undefined, 'the client has the protocol handler this fast path relies on');
+    const proto = protocolOf(a.nc);
+    assert.ok(proto !== undefined, 'the client has the protocol handler this fast path relies on');
     const name = uniq('wire');
     const [tx, rx] = await a.bounded<{ s: string }>(name, 10);
-    await tx.send({ s: 'ünïcödé ✓' });
-    assert.deepEqual(await rx.recv(), { s: 'ünïcödé ✓' });
+    // Watch both ways out: frames handed to the protocol handler, and the client's own publish.
+    const frames: string[] = [];
+    const published: string[] = [];
+    const sendCommand = proto.sendCommand.bind(proto);
+    const publish = a.nc.publish.bind(a.nc);
+    proto.sendCommand = (cmd: Uint8Array) => {
+      frames.push(new TextDecoder().decode(cmd));
+      sendCommand(cmd);
+    };
+    a.nc.publish = (subject, ...rest) => {
+      published.push(subject);
+      publish(subject, ...rest);
+    };
+    try {
+      await tx.send({ s: 'ünïcödé ✓' });
+      assert.deepEqual(await rx.recv(), { s: 'ünïcödé ✓' });
+    } finally {
+      proto.sendCommand = sendCommand;
+      a.nc.publish = publish;
+    }
+    const ours = (subject: string) => subject.includes(name);
+    assert.ok(frames.some((f) => /^H?PUB /m.test(f) && f.includes(name)), `a PUB frame for the channel went through the protocol handler: ${frames.map((f) => f.slice(0, 60)).join(' | ')}`);
+    assert.deepEqual(published.filter(ours), [], 'the message was not published through the client API');
     tx.close();
     rx.close();
   } finally {
