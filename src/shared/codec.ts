@@ -601,23 +601,8 @@ export class Encoder {
     this.pos = p;
   }
 
-  /** A string value: its tag, then {@link Encoder.str}, with the short ASCII case written in one go. */
+  /** A string value: its tag, then {@link Encoder.str}. */
   private taggedStr(s: string): void {
-    const n = s.length;
-    const at = this.pos;
-    if (n < SHORT_STRING && at + n * 3 + 7 <= this.buf.length && at + n + 2 <= this.maxBytes) {
-      const buf = this.buf;
-      buf[at] = T_STRING;
-      let p = at + 2;
-      for (let i = 0; i < n; i++) {
-        const c = s.charCodeAt(i);
-        if (c >= 0x80) return this.strTail(s, i, at + 1, p, 1);
-        buf[p++] = c;
-      }
-      buf[at + 1] = n * 2;
-      this.pos = p;
-      return;
-    }
     this.need(1);
     this.buf[this.pos++] = T_STRING;
     this.str(s);
