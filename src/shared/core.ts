@@ -723,9 +723,7 @@ export class SharedCore<T> implements ChannelCore<T> {
       const data = ring + RING_HEADER;
       let at = data + off;
       if (pad !== 0) {
-        h[(data >> 2) + 1] = cleared(seq); // see "stale commit words" below
-        h[at >> 2] = (pad - 8) | (F_PAD << FLAG_SHIFT);
-        Atomics.store(h, (at >> 2) + 1, seq); // commit the pad (it carries the next record's number)
+        writePad(h, data, at, pad, seq);
         tail += pad;
         at = data;
       }
@@ -762,9 +760,7 @@ export class SharedCore<T> implements ChannelCore<T> {
       // the next sequence number by chance. A consumer that reaches it
       // before the next record is written must see "not committed": clear
       // it first (a plain store: the commit below publishes it).
-      const next = ((tail + need) & mask) === 0 ? data : at + need;
-      h[(next >> 2) + 1] = cleared((seq + 1) | 0);
-      Atomics.store(h, (at >> 2) + 1, seq); // COMMIT
+      commitRecord(h, data, at, ((tail + need) & mask) === 0, need, seq);
       seq = (seq + 1) | 0;
       tail += need;
     }
@@ -819,17 +815,13 @@ export class SharedCore<T> implements ChannelCore<T> {
     const data = ring + RING_HEADER;
     let at = data + off;
     if (pad !== 0) {
-      h[(data >> 2) + 1] = cleared(seq); // stale commit words: see writeLocked
-      h[at >> 2] = (pad - 8) | (F_PAD << FLAG_SHIFT);
-      Atomics.store(h, (at >> 2) + 1, seq); // commit the pad
+      writePad(h, data, at, pad, seq);
       tail += pad;
       at = data;
     }
     writeEncoded(a.u8, at + 8, n, h);
     h[at >> 2] = n;
-    const next = ((tail + need) & mask) === 0 ? data : at + need;
-    h[(next >> 2) + 1] = cleared((seq + 1) | 0);
-    Atomics.store(h, (at >> 2) + 1, seq); // COMMIT
+    commitRecord(h, data, at, ((tail + need) & mask) === 0, need, seq);
     h[hw + ENQ] = (seq + 1) | 0;
     h[hw + TAIL] = tail + need;
     batchSeq = seq;
@@ -856,9 +848,7 @@ export class SharedCore<T> implements ChannelCore<T> {
     const data = ring + RING_HEADER;
     let pos = tail;
     if (pad !== 0) {
-      h[(data >> 2) + 1] = cleared(seq); // the link goes at the start: no stale commit word there
-      h[(data + off) >> 2] = (pad - 8) | (F_PAD << FLAG_SHIFT);
-      Atomics.store(h, ((data + off) >> 2) + 1, seq);
+      writePad(h, data, data + off, pad, seq); // the link goes at the start
       pos += pad;
       h[hw + TAIL] = pos;
       off = 0;
@@ -1586,6 +1576,29 @@ const REPAIR_WINDOW = 1 << 16;
  * more than REPAIR_WINDOW, so neither a consumer nor repair can mistake it
  * for a record — whatever `s` is, sequence numbers wrap around.
  */
+/**
+ * Under P_LOCK: a PAD record of `pad` bytes at `at`, which sends consumers
+ * back to the ring's start (`data`), committed with `seq`: it carries the
+ * number of the record that follows it there. The commit word at the start
+ * is cleared first (see "stale commit words" in writeLocked).
+ */
+function writePad(h: Int32Array, data: number, at: number, pad: number, seq: number): void {
+  h[(data >> 2) + 1] = cleared(seq);
+  h[at >> 2] = (pad - 8) | (F_PAD << FLAG_SHIFT);
+  Atomics.store(h, (at >> 2) + 1, seq);
+}
+
+/**
+ * Under P_LOCK, once the body and header word of the `need`-byte record at
+ * `at` are written: clears the commit word of the record after it (at the
+ * ring's start when this one ends the ring), then commits this one.
+ */
+function commitRecord(h: Int32Array, data: number, at: number, endsRing: boolean, need: number, seq: number): void {
+  const next = endsRing ? data : at + need;
+  h[(next >> 2) + 1] = cleared((seq + 1) | 0);
+  Atomics.store(h, (at >> 2) + 1, seq); // COMMIT
+}
+
 function cleared(s: number): number {
   const c = (s ^ (1 << 31)) | 0;
   // c is 2^31 away from s; make sure ~c is far from s too.
