@@ -189,6 +189,18 @@ function whyUnsupported(peer: Peer<unknown>, workload: Workload, flavor: Flavor,
 }
 
 /** Runs one workload once; resolves with the sum of every value received. */
+/**
+ * `peer`'s adapter from its own instance of the adapter module for
+ * `workload` (a module URL with a query is a separate instance): loops of
+ * one workload do not share compiled code or type feedback with another's.
+ */
+async function adapterFor(peer: Peer<unknown>, workload: Workload): Promise<Peer<unknown>> {
+  const mod = (await import(`${peer.module}?workload=${workload}`)) as Record<string, unknown>;
+  const own = Object.values(mod).find((v): v is Peer<unknown> => (v as Peer<unknown> | undefined)?.name === peer.name);
+  if (own === undefined) throw new Error(`bench: ${peer.module} does not export the adapter ${peer.name}`);
+  return own;
+}
+
 async function runWorkload(peer: Peer<unknown>, workload: Workload, capacity: number, n: number): Promise<number> {
   const q = n / PRODUCERS;
   const tasks: Promise<unknown>[] = [];
@@ -356,8 +368,9 @@ export async function runInThread(options: InThreadOptions = {}): Promise<InThre
   const unsupported = new Map<string, string>();
   const key = (w: Workload, f: Flavor, lib: string): string => `${w}\u0000${f}\u0000${lib}`;
   for (const workload of workloads) {
+    const own = await Promise.all(peers.map((p) => adapterFor(p, workload)));
     for (const flavor of flavors) {
-      for (const peer of peers) {
+      for (const peer of own) {
         const why = whyUnsupported(peer, workload, flavor, cap, messages);
         if (why !== undefined) unsupported.set(key(workload, flavor, peer.name), why);
         else cases.push({ peer, workload, flavor, n: messages, runs: [] });
@@ -417,7 +430,7 @@ export async function runInThread(options: InThreadOptions = {}): Promise<InThre
       const best = fastestPeer === undefined ? undefined : rate.get(fastestPeer);
       const results: Record<string, CaseResult> = {};
       for (const peer of peers) {
-        const c = here.find((x) => x.peer === peer);
+        const c = here.find((x) => x.peer.name === peer.name);
         const why = unsupported.get(key(workload, flavor, peer.name));
         if (c === undefined) results[peer.name] = { library: peer.name, status: 'unsupported', reason: why ?? 'not run' };
         else if (c.failed !== undefined || !rate.has(peer.name)) {

@@ -4,6 +4,7 @@ import { WHY, type Peer } from './types.js';
 
 export const asyncChannel: Peer<Channel<number>> = {
   name: 'async-channel',
+  module: import.meta.url,
   pkg: 'async-channel',
   note: 'new Channel(n), Infinity for unbounded; await push()/get(); its queues are arrays drained with shift()',
   unsupported: (workload) => (workload === 'select_rx' || workload === 'select_both' ? WHY.noSelect : undefined),

@@ -4,6 +4,7 @@ import { closedEarly, WHY, type Peer } from './types.js';
 
 export const effect: Peer<Queue.Queue<number>> = {
   name: 'effect',
+  module: import.meta.url,
   pkg: 'effect',
   note: 'Queue.bounded(n) (0 = rendezvous)/Queue.unbounded(); each task one Effect.gen fiber doing yield* Queue.offer/take',
   unsupported: (workload) => (workload === 'select_rx' || workload === 'select_both' ? WHY.noSelect + ' over queues' : undefined),

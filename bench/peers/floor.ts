@@ -4,6 +4,7 @@ import type { Peer } from './types.js';
 
 export const floor: Peer<FloorQueue<number>> = {
   name: 'floor',
+  module: import.meta.url,
   pkg: '',
   note: 'hand-written ring buffer, one parked waiter per side, every op an awaited async call',
   unsupported(workload, flavor) {

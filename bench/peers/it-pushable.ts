@@ -4,6 +4,7 @@ import { closedEarly, WHY, type Peer } from './types.js';
 
 export const itPushable: Peer<Pushable<number>> = {
   name: 'it-pushable',
+  module: import.meta.url,
   pkg: 'it-pushable',
   note: 'pushable({ objectMode: true }); await push() (synchronous); await next()',
   unsupported(workload, flavor) {

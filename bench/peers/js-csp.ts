@@ -17,6 +17,7 @@ function go<T>(body: () => Generator<Instruction, T, unknown>): Promise<T> {
 
 export const jsCsp: Peer<Chan> = {
   name: 'js-csp',
+  module: import.meta.url,
   pkg: 'js-csp',
   note: 'csp.chan(n) (0 = unbuffered); one go-block per task: yield put/take, alts for select (it resumes every step via setImmediate)',
   unsupported: (_workload, flavor) => (flavor === 'unbounded' ? WHY.noUnbounded + ' (fixed buffers only)' : undefined),

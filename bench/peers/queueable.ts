@@ -14,6 +14,7 @@ interface Q {
 
 export const queueable: Peer<Q> = {
   name: 'queueable',
+  module: import.meta.url,
   pkg: 'queueable',
   note: 'new Channel(); unbounded: push() then await; bounded(0): await push() (settles when pulled); await next()',
   unsupported(workload, flavor) {

@@ -10,6 +10,7 @@ import { closedEarly, WHY, type Peer } from './types.js';
 
 export const thingCsp: Peer<Channel<number>> = {
   name: '@thi.ng/csp',
+  module: import.meta.url,
   pkg: '@thi.ng/csp',
   note: 'channel(1) as rendezvous (an awaited write() resolves only when its value is read); await write()/read(); select() over reads',
   unsupported(workload, flavor) {

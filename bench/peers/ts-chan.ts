@@ -4,6 +4,7 @@ import { closedEarly, WHY, type Peer } from './types.js';
 
 export const tsChan: Peer<Chan<number>> = {
   name: 'ts-chan',
+  module: import.meta.url,
   pkg: 'ts-chan',
   note: 'new Chan(n).setUnsafe(true) (skips its macrotask yield); one Select per loop, reused, setUnsafe(true)',
   unsupported: (_workload, flavor) => (flavor === 'unbounded' ? WHY.noUnbounded + ' (buffer is preallocated)' : undefined),

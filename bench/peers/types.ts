@@ -6,7 +6,12 @@
  * workloads are built from. Every body awaits every operation. Each adapter
  * writes its own loops (a few lines each) so that every loop's inline caches
  * see only one library: a shared loop called with every library's closures
- * would go megamorphic and measure the harness, not the channel.
+ * would go megamorphic and measure the harness, not the channel. For the
+ * same reason each workload gets its own instance of the adapter's module:
+ * in a program, a producer loop of one pattern is not the code of another,
+ * and one compiled loop shaped by the feedback of every workload (a send
+ * that always finds a parked receiver, and one that always parks) would
+ * again measure the harness.
  *
  * @module
  */
@@ -41,6 +46,12 @@ export function capacityOf(flavor: Flavor, cap: number): number {
 export interface Peer<C> {
   /** Column label. */
   readonly name: string;
+  /**
+   * URL of the adapter's module (`import.meta.url`): the harness loads one
+   * instance of it per workload, so each workload runs its own loop code
+   * (see runInThread); the library underneath is one instance for all.
+   */
+  readonly module: string;
   /** npm package measured ('' for in-repo code). */
   readonly pkg: string;
   /** How the library is used here (mode, idiom, caveats); printed with the table. */

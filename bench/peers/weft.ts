@@ -6,6 +6,7 @@ type Chan = readonly [Sender<number>, Receiver<number>];
 
 export const weft: Peer<Chan> = {
   name: 'weft',
+  module: import.meta.url,
   pkg: '',
   note: 'bounded(n)/unbounded(); tx.send/rx.recv awaited; select({...}) with a fresh cases object per call',
   unsupported: () => undefined,
