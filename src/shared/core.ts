@@ -459,6 +459,7 @@ export class SharedCore<T> implements ChannelCore<T> {
   /** Encodes `value` into the thread's encoder; returns its length. Refusals throw InvalidValueError. */
   private encode(value: T): number {
     if (found.length !== 0) found.length = 0;
+    if (typeof value === 'number' && this.maxMsg >= 9) return encoder.encodeNumber(value); // ≤ 9 bytes, no handles
     let n: number;
     try {
       n = encoder.encode(value);

@@ -207,7 +207,12 @@ test('refusals: a function or symbol is refused at send with InvalidValueError c
   assert.throws(() => stx.trySend(big), (e: unknown) => e instanceof InvalidValueError && e.value === big && (e.cause as Error).name === 'MessageTooLargeError');
   stx.trySend('small');
   assert.equal(srx.tryRecv(), 'small');
-  for (const h of [tx, rx, stx, srx]) h.close();
+  // Numbers have their own encoding path: the same limit holds for them.
+  const [ntx, nrx] = sharedBounded<number>(4, { maxMessageBytes: 4 });
+  assert.throws(() => ntx.trySend(0.5), (e: unknown) => e instanceof InvalidValueError && e.value === 0.5, 'a double is 9 bytes');
+  ntx.trySend(7);
+  assert.equal(nrx.tryRecv(), 7);
+  for (const h of [tx, rx, stx, srx, ntx, nrx]) h.close();
 });
 
 test('large messages: larger than the ring travel out of line, whole', async () => {

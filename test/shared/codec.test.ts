@@ -112,6 +112,21 @@ test('numbers: small ints, int32, doubles, -0, NaN and infinities keep their exa
   assert.equal(enc.encode(0.5), 9);
 });
 
+test('encodeNumber writes exactly what encode writes, for any number (property)', () => {
+  const other = new Encoder();
+  fc.assert(
+    fc.property(fc.oneof(fc.double(), fc.integer(), fc.constantFrom(-0, NaN, Infinity, -Infinity, 2 ** 31, -(2 ** 31) - 1)), (v) => {
+      const n = enc.encode(v);
+      const m = other.encodeNumber(v);
+      assert.deepEqual(other.bytes.subarray(0, m), enc.bytes.subarray(0, n));
+      assert.ok(Object.is(decode(other.bytes, 0, m), v));
+    }),
+  );
+  const tiny = new Encoder({ maxBytes: 4 });
+  assert.equal(tiny.encodeNumber(7), 2);
+  assert.throws(() => tiny.encodeNumber(0.5), MessageTooLargeError, 'a double is 9 bytes, over maxBytes');
+});
+
 test('strings: ASCII, multi-byte UTF-8, emoji and lone surrogates, at every length threshold', () => {
   const pieces = ['a', 'é', '日', '😀', '\ud800', '\udfff', 'x\ud83d', '\ude00y'];
   for (const p of pieces) {
