@@ -11,14 +11,20 @@
  * One resident rendezvous channel with a parked send, and one unbounded
  * channel with a parked receive, keep one instance of each class of the hot
  * path alive (core, ring, waiter lists, observers, handles, parked
- * operation). They are never completed, never tracked as leaks, and hold no
- * timer, so they cost a few hundred bytes and keep nothing else alive.
+ * operation). A select parked on a receive and on a send does the same for
+ * select's classes (its selection and case waiters): a program that selects
+ * now and then would otherwise lose them between bursts, and with them the
+ * optimized code of every send and receive whose inline caches had seen a
+ * select's waiter. They are never completed, never tracked as leaks, and
+ * hold no timer, so they cost a few hundred bytes and keep nothing else
+ * alive.
  *
  * @internal
  */
 import { Operation } from './operation.js';
 import { QueueCore } from './queue.js';
 import { Receiver } from './receiver.js';
+import { select, send } from './select.js';
 import { Sender } from './sender.js';
 
 const residents: unknown[] = [];
@@ -35,4 +41,12 @@ export function keepChannelClassesAlive(): void {
   const waitingRecv = new Operation<undefined>(rx, undefined, 'recv');
   void waitingRecv.park(buffered);
   residents.push(rendezvous, tx, new Receiver(rendezvous, undefined), waitingSend, buffered, rx, new Sender(buffered, undefined), waitingRecv);
+  // Never ready: an empty channel whose Sender lives, and a rendezvous channel
+  // whose Receiver lives but never receives.
+  const quiet = new QueueCore<undefined>(undefined);
+  const nobody = new QueueCore<undefined>(0);
+  const quietRx = new Receiver(quiet, undefined);
+  const nobodyTx = new Sender(nobody, undefined);
+  const parked = select({ r: quietRx, s: send(nobodyTx, undefined) });
+  residents.push(quiet, new Sender(quiet, undefined), quietRx, nobody, nobodyTx, new Receiver(nobody, undefined), parked);
 }
