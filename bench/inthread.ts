@@ -32,7 +32,7 @@
  * Run: `npx tsc -p tsconfig.json && node --expose-gc dist/bench/inthread.js`
  * Environment: WEFT_BENCH_N (messages), WEFT_BENCH_ROUNDS, WEFT_BENCH_RUN_MS,
  * WEFT_BENCH_CAP (the N of bounded(N)), WEFT_BENCH_PEERS, WEFT_BENCH_WORKLOADS,
- * WEFT_BENCH_FLAVORS (comma lists), WEFT_BENCH_SEED, WEFT_BENCH_TIMEOUT_MS, WEFT_BENCH_WARM
+ * WEFT_BENCH_FLAVORS (comma lists), WEFT_BENCH_SEED, WEFT_BENCH_TIMEOUT_MS, WEFT_BENCH_WARM, WEFT_BENCH_TRAIN
  * (0: no resident channels; see {@link InThreadOptions.warm}), WEFT_BENCH_CLOCK (wall or cpu).
  *
  * @module
@@ -77,6 +77,15 @@ export interface InThreadOptions {
    * long-lived channels sees; off is what one that makes and drops channels sees.
    */
   warm?: boolean;
+  /**
+   * Training passes before calibration (WEFT_BENCH_TRAIN; default 3, `0` turns them off): each
+   * pass runs every case once with {@link TRAIN_MESSAGES} messages, in a fresh random order. V8
+   * compiles a function for the call paths it has seen most by then and keeps those counts for
+   * good, so without training a library's code is shaped by whichever workload the shuffle puts
+   * first: one seed gave weft's mpsc rows 4.4 M msgs/s, another 5.8, on the same build. Passes
+   * over every workload spread that first exposure over all of them, for every library alike.
+   */
+  train?: number;
   /**
    * What a run's duration is (WEFT_BENCH_CLOCK; default `'wall'`): elapsed time, or `'cpu'`, the
    * CPU time this process used (user + system, all its threads: GC helpers included). Every
@@ -131,6 +140,7 @@ export interface InThreadResults extends MachineInfo {
     readonly cap: number;
     readonly timeoutMs: number;
     readonly warm: boolean;
+    readonly train: number;
     readonly clock: 'wall' | 'cpu';
   };
   readonly libraries: readonly { readonly name: string; readonly pkg: string; readonly version: string; readonly note: string }[];
@@ -160,6 +170,7 @@ export function optionsFromEnv(env: NodeJS.ProcessEnv = process.env): InThreadOp
   set('cap', num('WEFT_BENCH_CAP'));
   set('timeoutMs', num('WEFT_BENCH_TIMEOUT_MS'));
   set('seed', num('WEFT_BENCH_SEED'));
+  set('train', num('WEFT_BENCH_TRAIN'));
   const clock = env['WEFT_BENCH_CLOCK'];
   if (clock !== undefined && clock !== '') o.clock = pick(clock, ['wall', 'cpu'] as const, 'WEFT_BENCH_CLOCK');
   const warm = env['WEFT_BENCH_WARM'];
@@ -305,6 +316,9 @@ interface Case {
   failed?: string;
 }
 
+/** Messages per training run (see {@link InThreadOptions.train}). */
+const TRAIN_MESSAGES = 1000;
+
 const roundDown4 = (x: number): number => Math.max(PRODUCERS, Math.floor(x / PRODUCERS) * PRODUCERS);
 
 /**
@@ -354,6 +368,7 @@ export async function runInThread(options: InThreadOptions = {}): Promise<InThre
   const cap = options.cap ?? 64;
   const timeoutMs = options.timeoutMs ?? 30_000;
   const warm = options.warm ?? true;
+  const train = Math.max(0, Math.floor(options.train ?? 3));
   const clock = options.clock ?? 'wall';
   clockMs = clock === 'cpu' ? cpuMs : wallMs;
   const seed = options.seed ?? Date.now() % 1_000_000;
@@ -392,6 +407,16 @@ export async function runInThread(options: InThreadOptions = {}): Promise<InThre
       if (done.has(k)) continue;
       done.add(k);
       keepWarm(c.peer, capacityOf(c.flavor, cap));
+    }
+  }
+  if (train > 0) log(`training: ${train} passes over every case, ${TRAIN_MESSAGES} messages each…`);
+  for (let p = 0; p < train; p++) {
+    for (const c of shuffle(cases.filter((x) => x.failed === undefined), rand)) {
+      try {
+        await measure(c.peer, c.workload, capacityOf(c.flavor, cap), TRAIN_MESSAGES, timeoutMs);
+      } catch (e) {
+        fail(c, e);
+      }
     }
   }
   log('calibrating (warm-up)…');
@@ -458,7 +483,7 @@ export async function runInThread(options: InThreadOptions = {}): Promise<InThre
     gc: gc !== undefined,
     seed,
     durationMs: Math.round(performance.now() - started),
-    options: { messages, rounds, runMs, minMessages, cap, timeoutMs, warm, clock },
+    options: { messages, rounds, runMs, minMessages, cap, timeoutMs, warm, train, clock },
     libraries: peers.map((p) => ({ name: p.name, pkg: p.pkg || 'weft', version: versionOf(p.pkg), note: p.note })),
     rows,
   };
