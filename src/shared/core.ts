@@ -1151,6 +1151,10 @@ export class SharedCore<T> implements ChannelCore<T> {
    * miss a message while another receiver moves HEAD and DEQ between its two
    * reads, so the check right before parking is canRecv.
    */
+  // Made once: a receiver that waits for every message must not allocate a closure each time.
+  private readonly canRecvSpinFn = (): boolean => this.canRecvSpin();
+  private readonly canRecvFn = (): boolean => this.canRecv();
+
   private canRecvSpin(): boolean {
     if (this.detached || Atomics.load(this.a.i32, this.hw + C_SENDERS) <= 0) return true;
     return peekCommitted(this.a, this.hw);
@@ -1513,7 +1517,7 @@ export class SharedCore<T> implements ChannelCore<T> {
       if (now() >= deadline) return EMPTY;
       if (this.kind === KIND_RENDEZVOUS) this.watch('recv');
       try {
-        this.blockUntil('recv', deadline, () => this.canRecvSpin(), () => this.canRecv());
+        this.blockUntil('recv', deadline, this.canRecvSpinFn, this.canRecvFn);
         v = this.tryRecv();
       } finally {
         if (this.kind === KIND_RENDEZVOUS) this.unwatch('recv');
