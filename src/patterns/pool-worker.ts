@@ -226,7 +226,17 @@ function skipped(id: number): boolean {
   return yes;
 }
 
-async function loop(): Promise<void> {
+/**
+ * Takes the pool's tasks, a message (one task or a batch) at a time, and
+ * hands each to `run` (awaiting it when it returns a promise), after the
+ * steps every task goes through: pending cancellations are recorded, the
+ * task is marked started (progress word), and one cancelled before it
+ * started is answered as skipped instead. Returns true when the pool closed
+ * (every Sender closed and the queue drained), false when `stop` aborted;
+ * `stop` is checked before each task is marked started, so a task this
+ * thread never marked goes to another worker.
+ */
+async function intake(run: (id: number, input: unknown) => Promise<void> | undefined, stop?: AbortSignal): Promise<boolean> {
   control.offer([slot, C_READY]);
   for (;;) {
     let t: TaskMsg | undefined;
@@ -234,31 +244,34 @@ async function loop(): Promise<void> {
       t = tasks.poll(undefined);
       if (t === undefined) {
         hooks?.onWait();
-        t = await tasks.recv();
+        t = await tasks.recv(stop === undefined ? undefined : { signal: stop });
       }
       hooks?.onActivity('task');
     } catch (e) {
-      // Every Sender closed and the queue drained: the pool is shutting down.
-      if (e instanceof RecvError || (e instanceof TryRecvError && e.kind === 'disconnected')) {
-        hooks?.detach();
-        member?.leave();
-        return;
-      }
+      if (e instanceof RecvError || (e instanceof TryRecvError && e.kind === 'disconnected')) return true;
+      if (stop?.aborted) return false;
       throw e;
     }
     const moved = t.length === 1; // one task whose input was moved through the port
     for (let i = 0; i < t.length; i += 2) {
+      if (stop?.aborted) return false;
       const id = t[i] as number;
       if (!cancel.isEmpty) drainCancels();
       const input = moved ? takeFromPort(id) : t[i + 1];
       Atomics.store(progress, P_STARTED, id);
       if (skipped(id)) reply(id, R_SKIPPED, undefined);
       else {
-        const p = runOne(id, input);
+        const p = run(id, input);
         if (p !== undefined) await p;
       }
     }
   }
+}
+
+async function loop(): Promise<void> {
+  await intake(runOne);
+  hooks?.detach();
+  member?.leave();
 }
 
 // ---------------------------------------------------------------------------
@@ -305,41 +318,18 @@ async function componentLoop(b: PoolComponent<unknown, unknown, unknown>): Promi
   const stopCancels = new AbortController();
   void listenForCancels(stopCancels.signal);
   const over = new AbortController(); // the component ended: stop taking tasks
-  const feed = async (): Promise<void> => {
-    control.offer([slot, C_READY]);
-    for (;;) {
-      let t: TaskMsg;
-      try {
-        t = tasks.poll(undefined) ?? (await tasks.recv({ signal: over.signal }));
-      } catch (e) {
-        if (e instanceof RecvError || (e instanceof TryRecvError && e.kind === 'disconnected')) {
-          poolClosing = true; // every Sender closed and drained: the pool is shutting down
-          return;
-        }
-        if (over.signal.aborted) return;
-        throw e;
-      }
-      const moved = t.length === 1;
-      for (let i = 0; i < t.length; i += 2) {
-        // Tasks not marked started go to another worker after this thread is gone.
-        if (over.signal.aborted) return;
-        const id = t[i] as number;
-        const input = moved ? takeFromPort(id) : t[i + 1];
-        if (!cancel.isEmpty) drainCancels();
-        Atomics.store(progress, P_STARTED, id);
-        if (skipped(id)) {
-          reply(id, R_SKIPPED, undefined);
-          continue;
-        }
-        const job = new Job(id, input);
-        live.set(id, job);
-        try {
-          await jobsTx.send(job);
-        } catch {
-          return; // the component ended: this job is answered with the others below
-        }
-      }
+  /** Offers a task to the component; a refusal means it ended (its jobs are answered below). */
+  const offer = async (id: number, input: unknown): Promise<void> => {
+    const job = new Job(id, input);
+    live.set(id, job);
+    try {
+      await jobsTx.send(job);
+    } catch {
+      over.abort();
     }
+  };
+  const feed = async (): Promise<void> => {
+    poolClosing = await intake(offer, over.signal);
   };
   const fed = feed().finally(() => jobsTx.close());
   let ended: unknown;

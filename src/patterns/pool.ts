@@ -23,6 +23,7 @@ import { bounded, type Receiver, type Sender } from '../channel/index.js';
 import { InvalidValueError, TrySendError } from '../channel/errors.js';
 import { sharedBounded, sharedUnbounded, spawnWorker } from '../shared/index.js';
 import { PoolClosedError, WorkerExitError } from './errors.js';
+import { Fifo } from './fifo.js';
 import { C_OFF, C_ON, C_READY, P_STARTED, R_MOVED, R_OK, R_SKIPPED, R_THREW, fromWire, type ControlMsg, type ResultMsg, type TaskMsg, type WireError } from './pool-wire.js';
 import type { Parallel, TaskResult } from './tasks.js';
 import type { ComponentBody } from './component.js';
@@ -258,53 +259,6 @@ class Rec {
     readonly fanIn: boolean,
   ) {
     this.id = id;
-  }
-}
-
-/** A FIFO with O(1) push, shift and peek. */
-class Fifo<T> {
-  private items: (T | undefined)[] = new Array<T | undefined>(16);
-  private head = 0;
-  length = 0;
-  push(v: T): void {
-    if (this.length === this.items.length) this.grow();
-    this.items[(this.head + this.length) % this.items.length] = v;
-    this.length++;
-  }
-  unshift(v: T): void {
-    if (this.length === this.items.length) this.grow();
-    this.head = (this.head - 1 + this.items.length) % this.items.length;
-    this.items[this.head] = v;
-    this.length++;
-  }
-  peek(): T | undefined {
-    return this.length === 0 ? undefined : this.items[this.head];
-  }
-  shift(): T | undefined {
-    if (this.length === 0) return undefined;
-    const v = this.items[this.head];
-    this.items[this.head] = undefined;
-    this.head = (this.head + 1) % this.items.length;
-    this.length--;
-    return v;
-  }
-  /** Removes and returns the first item matching `pred` (rare: an out-of-order answer). */
-  take(pred: (v: T) => boolean): T | undefined {
-    const rest: T[] = [];
-    let found: T | undefined;
-    while (this.length > 0) {
-      const x = this.shift()!;
-      if (found === undefined && pred(x)) found = x;
-      else rest.push(x);
-    }
-    for (const x of rest) this.push(x);
-    return found;
-  }
-  private grow(): void {
-    const next = new Array<T | undefined>(this.items.length * 2);
-    for (let i = 0; i < this.length; i++) next[i] = this.items[(this.head + i) % this.items.length];
-    this.items = next;
-    this.head = 0;
   }
 }
 
@@ -879,7 +833,7 @@ export class Pool<I, O> implements Parallel<TaskResult<O>>, AsyncDisposable {
   private answerOne(w: PoolWorker, id: number, status: number, payload: unknown): void {
     let rec = w.outstanding.peek();
     if (rec !== undefined && rec.id === id) w.outstanding.shift();
-    else rec = w.outstanding.take((r) => r.id === id); // not expected: answers come in queue order
+    else rec = w.outstanding.take((r) => r.id === id); // a component answers in any order
     let value = payload;
     if (status === R_MOVED) value = (receiveMessageOnPort(w.port) as { message: unknown } | undefined)?.message;
     if (rec === undefined) return;
