@@ -55,7 +55,7 @@ export const P_LOCK = 16;
 export const TAIL = 17;
 export const ENQ = 18;
 export const P_RING = 19;
-/** The arena block holding this header (the header itself starts at the next cache line). */
+/** The arena block holding this header (the header starts at the first 64-byte boundary inside it). */
 export const C_BLOCK = 20;
 
 export const C_LOCK = 32;
