@@ -375,6 +375,23 @@ test('memory: freed memory is reused; closing every handle frees the channel', (
   assert.equal(after.arenaBytes, before.arenaBytes, 'no growth: blocks were reused');
 });
 
+test('memory: every channel header starts on a cache line, whatever was allocated before it', () => {
+  // Messages out of line, of odd sizes and kept in flight, move the arena's top
+  // by amounts that are not multiples of 64 between the channels made below.
+  const [btx, brx] = sharedUnbounded<Uint8Array>({ inlineMax: 64 });
+  const made: { close(): void }[] = [btx, brx];
+  for (let i = 0; i < 24; i++) {
+    btx.trySend(new Uint8Array(100 + 24 * i));
+    const [tx, rx] = i % 2 === 0 ? sharedBounded<number>(i + 1) : sharedUnbounded<number>();
+    const base = (tx as unknown as { core: { base: number } }).core.base;
+    assert.equal(base % 64, 0, `channel ${i}: header at ${base}`);
+    tx.trySend(i);
+    assert.equal(rx.tryRecv(), i);
+    made.push(tx, rx);
+  }
+  for (const h of made) h.close();
+});
+
 test('a pending async recv keeps the process alive; an idle channel does not', async () => {
   const { spawnSync } = await import('node:child_process');
   const mod = new URL('../../src/shared/index.js', import.meta.url).href;
