@@ -101,14 +101,14 @@ export class Waker {
 
 /** Adaptive spinning for blocking operations (per thread). */
 export class Spin {
-  /** Iterations to spin before parking. Grows when spins succeed, shrinks when they fail. */
-  limit = 4096;
   /**
    * Never less than about what parking costs (a futex wake on a halted core:
    * tens of µs). Below that, a stream whose two sides run at the same speed
    * falls into a cycle where each side parks because the other just did.
    */
   static readonly MIN = 4096;
+  /** Iterations to spin before parking, from MIN. Grows when spins succeed, shrinks when they fail. */
+  limit = Spin.MIN;
   static readonly MAX = 1 << 16;
   won(): void {
     if (this.limit < Spin.MAX) this.limit <<= 1;

@@ -414,12 +414,8 @@ export class SharedCore<T> implements ChannelCore<T> {
     if (this.kind === KIND_RENDEZVOUS) {
       // Rendezvous try-send: only when a receiver is waiting (see docs/SHARED.md).
       if (Atomics.load(h, hw + C_RECV_WAITERS) === 0 || Atomics.load(h, hw + ENQ) !== Atomics.load(h, hw + DEQ)) return FULL;
-    } else if (this.kind === KIND_BOUNDED && ((h[hw + ENQ]! - this.deqSeen) | 0) >= this.cap) {
-      // Full by the last DEQ seen: look again (writeLocked does too, under the lock).
-      const enq = h[hw + ENQ]!;
-      this.deqSeen = Atomics.load(h, hw + DEQ);
-      this.seqSeenAt = enq;
-      if (((enq - this.deqSeen) | 0) >= this.cap) return FULL;
+    } else if (this.kind === KIND_BOUNDED && this.fullAt(h, h[hw + ENQ]!)) {
+      return FULL; // a hint: the write checks again, under the lock
     }
     const n = this.encode(value);
     const st = this.commit(n, this.kind === KIND_RENDEZVOUS);
@@ -652,6 +648,41 @@ export class SharedCore<T> implements ChannelCore<T> {
   }
 
   /**
+   * Is the channel full by count for message `seq`? Asks the copy of DEQ
+   * first, and reads the consumers' DEQ again only when the copy says full.
+   */
+  private fullAt(h: Int32Array, seq: number): boolean {
+    return ((seq - this.deqSeen) | 0) >= this.cap && this.fullAfterReading(h, seq);
+  }
+
+  /** {@link fullAt} once the copy of DEQ said full. */
+  private fullAfterReading(h: Int32Array, seq: number): boolean {
+    this.deqSeen = Atomics.load(h, this.hw + DEQ);
+    this.seqSeenAt = seq;
+    return ((seq - this.deqSeen) | 0) >= this.cap;
+  }
+
+  /**
+   * Do `bytes` more fit in a ring of `size` bytes from `tail`? Asks the copy
+   * of HEAD first, and reads the consumers' HEAD again while the copy says
+   * no and HEAD keeps moving.
+   */
+  private roomAt(h: Int32Array, tail: number, bytes: number, size: number): boolean {
+    return ((tail - this.headSeen) | 0) + bytes <= size || this.roomAfterReading(h, tail, bytes, size);
+  }
+
+  /** {@link roomAt} once the copy of HEAD said no. */
+  private roomAfterReading(h: Int32Array, tail: number, bytes: number, size: number): boolean {
+    for (;;) {
+      const fresh = Atomics.load(h, this.hw + HEAD);
+      if (fresh === this.headSeen) return false;
+      this.headSeen = fresh;
+      this.tailSeenAt = tail;
+      if (((tail - fresh) | 0) + bytes <= size) return true;
+    }
+  }
+
+  /**
    * Under P_LOCK: writes the messages of `b` in order, as many as capacity
    * and room allow; returns how many (0: none fit), or -1 when every
    * receiver is gone. `batchSeq` is left at the first one's sequence number.
@@ -675,7 +706,6 @@ export class SharedCore<T> implements ChannelCore<T> {
     let seq = first;
     let tail = h[hw + TAIL]!;
     this.refreshSeen(h, seq, tail);
-    let deq = this.deqSeen;
     if (rendezvousTry && Atomics.load(h, hw + C_RECV_WAITERS) === 0) return 0;
     // 8 bytes stay free after every record: the next record's commit word,
     // cleared before this record is committed (see below).
@@ -683,29 +713,16 @@ export class SharedCore<T> implements ChannelCore<T> {
     let ring = h[hw + P_RING]!;
     h = ringView(a, ring); // another producer may have grown it
     let size = h[ring >> 2]!;
-    let head = this.headSeen;
     let k = 0;
     const count = b.count;
     outer: for (; k < count; k++) {
-      if (((seq - deq) | 0) >= this.cap) {
-        deq = Atomics.load(h, hw + DEQ);
-        this.deqSeen = deq;
-        this.seqSeenAt = seq;
-        if (((seq - deq) | 0) >= this.cap) break;
-      }
+      if (this.fullAt(h, seq)) break;
       const body = b.body[k]!;
       const need = recordSize(body);
       let mask = size - 1;
       let off = tail & mask;
       let pad = off + need > size ? size - off : 0;
-      while (((tail - head) | 0) + pad + need + reserve > size) {
-        const fresh = Atomics.load(h, hw + HEAD);
-        if (fresh !== head) {
-          head = fresh;
-          this.headSeen = fresh;
-          this.tailSeenAt = tail;
-          continue;
-        }
+      while (!this.roomAt(h, tail, pad + need + reserve, size)) {
         if (this.kind !== KIND_UNBOUNDED) break outer;
         // Growing publishes what is written so far: the link record must
         // carry the next sequence number, and repairP follows links only
@@ -722,12 +739,8 @@ export class SharedCore<T> implements ChannelCore<T> {
         pad = off + need > size ? size - off : 0;
       }
       const data = ring + RING_HEADER;
-      let at = data + off;
-      if (pad !== 0) {
-        writePad(h, data, at, pad, seq);
-        tail += pad;
-        at = data;
-      }
+      const at = placeRecord(h, data, off, pad, seq);
+      tail += pad;
       // Body: [ool offset, length] | [handle count, refs...] | payload
       let p = at + 8;
       const ool = b.ool[k]!;
@@ -793,12 +806,7 @@ export class SharedCore<T> implements ChannelCore<T> {
     const seq = h[hw + ENQ]!;
     let tail = h[hw + TAIL]!;
     this.refreshSeen(h, seq, tail);
-    if (((seq - this.deqSeen) | 0) >= this.cap) {
-      const deq = Atomics.load(h, hw + DEQ);
-      this.deqSeen = deq;
-      this.seqSeenAt = seq;
-      if (((seq - deq) | 0) >= this.cap) return 0;
-    }
+    if (this.fullAt(h, seq)) return 0;
     const reserve = (this.kind === KIND_UNBOUNDED ? LINK_RESERVE : 0) + 8;
     const ring = h[hw + P_RING]!;
     h = ringView(a, ring);
@@ -807,19 +815,10 @@ export class SharedCore<T> implements ChannelCore<T> {
     const mask = size - 1;
     const off = tail & mask;
     const pad = off + need > size ? size - off : 0;
-    if (((tail - this.headSeen) | 0) + pad + need + reserve > size) {
-      const head = Atomics.load(h, hw + HEAD);
-      this.headSeen = head;
-      this.tailSeenAt = tail;
-      if (((tail - head) | 0) + pad + need + reserve > size) return this.kind === KIND_UNBOUNDED ? GROW : 0;
-    }
+    if (!this.roomAt(h, tail, pad + need + reserve, size)) return this.kind === KIND_UNBOUNDED ? GROW : 0;
     const data = ring + RING_HEADER;
-    let at = data + off;
-    if (pad !== 0) {
-      writePad(h, data, at, pad, seq);
-      tail += pad;
-      at = data;
-    }
+    const at = placeRecord(h, data, off, pad, seq);
+    tail += pad;
     writeEncoded(a.u8, at + 8, n, h);
     h[at >> 2] = n;
     commitRecord(h, data, at, ((tail + need) & mask) === 0, need, seq);
@@ -1144,6 +1143,10 @@ export class SharedCore<T> implements ChannelCore<T> {
     return peekCommitted(this.a, hw);
   }
 
+  // Made once: a receiver that waits for every message must not allocate a closure each time.
+  private readonly canRecvSpinFn = (): boolean => this.canRecvSpin();
+  private readonly canRecvFn = (): boolean => this.canRecv();
+
   /**
    * {@link canRecv} for spinning: the commit word at HEAD alone (every
    * record, pads and links included, is committed before ENQ counts it),
@@ -1151,10 +1154,6 @@ export class SharedCore<T> implements ChannelCore<T> {
    * miss a message while another receiver moves HEAD and DEQ between its two
    * reads, so the check right before parking is canRecv.
    */
-  // Made once: a receiver that waits for every message must not allocate a closure each time.
-  private readonly canRecvSpinFn = (): boolean => this.canRecvSpin();
-  private readonly canRecvFn = (): boolean => this.canRecv();
-
   private canRecvSpin(): boolean {
     if (this.detached || Atomics.load(this.a.i32, this.hw + C_SENDERS) <= 0) return true;
     return peekCommitted(this.a, this.hw);
@@ -1576,12 +1575,6 @@ const MAX_BATCH = 1024;
 const REPAIR_WINDOW = 1 << 16;
 
 /**
- * The value a commit word holds before the record with sequence number `s`
- * is written there. It must differ from `s` and from `~s` (consumed) by far
- * more than REPAIR_WINDOW, so neither a consumer nor repair can mistake it
- * for a record — whatever `s` is, sequence numbers wrap around.
- */
-/**
  * Under P_LOCK: a PAD record of `pad` bytes at `at`, which sends consumers
  * back to the ring's start (`data`), committed with `seq`: it carries the
  * number of the record that follows it there. The commit word at the start
@@ -1604,6 +1597,23 @@ function commitRecord(h: Int32Array, data: number, at: number, endsRing: boolean
   Atomics.store(h, (at >> 2) + 1, seq); // COMMIT
 }
 
+/**
+ * Under P_LOCK: where the record that would start at offset `off` of the
+ * ring whose records begin at `data` goes: there, or at the start when it
+ * would run past the end (`pad` > 0), after a PAD record filling the rest.
+ */
+function placeRecord(h: Int32Array, data: number, off: number, pad: number, seq: number): number {
+  if (pad === 0) return data + off;
+  writePad(h, data, data + off, pad, seq);
+  return data;
+}
+
+/**
+ * The value a commit word holds before the record with sequence number `s`
+ * is written there. It must differ from `s` and from `~s` (consumed) by far
+ * more than REPAIR_WINDOW, so neither a consumer nor repair can mistake it
+ * for a record — whatever `s` is, sequence numbers wrap around.
+ */
 function cleared(s: number): number {
   const c = (s ^ (1 << 31)) | 0;
   // c is 2^31 away from s; make sure ~c is far from s too.
