@@ -380,16 +380,11 @@ export class Encoder {
    * ```
    */
   encode(value: unknown): number {
-    if (this.busy) throw new Error('Encoder.encode was called re-entrantly (from a getter of the value being encoded); use another Encoder');
+    this.begin();
     this.busy = true;
     try {
-      this.maybeShrink();
-      this.pos = 0;
-      if (this.extLen !== 0 || this.extAt.length !== 0) this.dropExternal();
       if (!this.value(value, 0)) this.fallback(value);
-      const n = this.pos + this.extLen;
-      if (n > this.maxBytes) throw new MessageTooLargeError(n, this.maxBytes);
-      return n;
+      return this.length();
     } finally {
       this.forget();
       this.busy = false;
@@ -407,13 +402,24 @@ export class Encoder {
    * ```
    */
   encodeNumber(v: number): number {
+    this.begin();
+    this.number(v);
+    return this.length();
+  }
+
+  /** Starts a message: refuses re-entry, empties the scratch. */
+  private begin(): void {
     if (this.busy) throw new Error('Encoder.encode was called re-entrantly (from a getter of the value being encoded); use another Encoder');
     this.maybeShrink();
     this.pos = 0;
     if (this.extLen !== 0 || this.extAt.length !== 0) this.dropExternal();
-    this.number(v);
-    if (this.pos > this.maxBytes) throw new MessageTooLargeError(this.pos, this.maxBytes);
-    return this.pos;
+  }
+
+  /** The finished message's length, refused over `maxBytes`. */
+  private length(): number {
+    const n = this.pos + this.extLen;
+    if (n > this.maxBytes) throw new MessageTooLargeError(n, this.maxBytes);
+    return n;
   }
 
   /**
