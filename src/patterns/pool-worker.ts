@@ -328,10 +328,11 @@ async function componentLoop(b: PoolComponent<unknown, unknown, unknown>): Promi
       over.abort();
     }
   };
-  const feed = async (): Promise<void> => {
-    poolClosing = await intake(offer, over.signal);
-  };
-  const fed = feed().finally(() => jobsTx.close());
+  const fed = intake(offer, over.signal)
+    .then((closed) => {
+      poolClosing = closed;
+    })
+    .finally(() => jobsTx.close());
   let ended: unknown;
   let failed = false;
   try {

@@ -582,9 +582,7 @@ export class Pool<I, O> implements Parallel<TaskResult<O>>, AsyncDisposable {
     const batch = this.polled;
     rx.tryRecvMany(batch, 64);
     this.drainControl();
-    for (let i = 0; i < batch.length; i++) this.answer(batch[i]!);
-    this.timeAnswers();
-    batch.length = 0;
+    this.answerAll(batch);
     this.pump();
   }
 
@@ -764,9 +762,7 @@ export class Pool<I, O> implements Parallel<TaskResult<O>>, AsyncDisposable {
         if (!rx.isClosed) rx.tryRecvMany(batch, 63);
       }
       this.drainControl();
-      for (let i = 0; i < batch.length; i++) this.answer(batch[i]!);
-      this.timeAnswers();
-      batch.length = 0;
+      this.answerAll(batch);
       this.pump();
     }
   }
@@ -800,16 +796,20 @@ export class Pool<I, O> implements Parallel<TaskResult<O>>, AsyncDisposable {
     const batch: ResultMsg[] = [];
     if (this.answers.isClosed) return;
     this.answers.tryRecvMany(batch);
-    for (const m of batch) this.answer(m);
-    this.timeAnswers();
+    this.answerAll(batch);
   }
 
-  /** One worker's answer: `[slot, id, status, payload]`. */
-  private answer(m: ResultMsg): void {
-    const w = this.workers[m[0]];
-    if (w === undefined) return;
-    w.answered++;
-    this.answerOne(w, m[1], m[2], m[3]);
+  /** Settles the calls of a batch of answers (`[slot, id, status, payload]` each), then times the workers; empties `batch`. */
+  private answerAll(batch: ResultMsg[]): void {
+    for (let i = 0; i < batch.length; i++) {
+      const m = batch[i]!;
+      const w = this.workers[m[0]];
+      if (w === undefined) continue;
+      w.answered++;
+      this.answerOne(w, m[1], m[2], m[3]);
+    }
+    this.timeAnswers();
+    batch.length = 0;
   }
 
   /**
