@@ -229,10 +229,11 @@ export class ReceiveBuffer {
   private onStatus(m: Msg): void {
     const code = m.headers?.code ?? 0;
     if (code === 100) return; // idle heartbeat
-    const req = this.requests.get(lastNumber(m));
+    const id = lastNumber(m);
+    const req = this.requests.get(id);
     if (req !== undefined) {
       this.outstanding -= req.remaining;
-      this.requests.delete(lastNumber(m));
+      this.requests.delete(id);
     }
     // 404 no messages, 408 request expired, 409 (max waiting, leadership change, consumer deleted…)
     this.host.pullEnded();

@@ -10,7 +10,6 @@ import { sharedUnbounded, transfer } from '../../src/shared/index.js';
 import { guard } from '../helpers.js';
 import { runDrainRole, until } from './helpers.js';
 
-
 test('the last Receiver of a grown unbounded channel exits in a worker: the main thread survives and the Sender sees the end', async () => {
   const [tx, rx] = sharedUnbounded<number>();
   const n = 100_000; // enough to grow the channel well past its first ring

@@ -11,7 +11,6 @@ import { sharedUnbounded, transfer } from '../../src/shared/index.js';
 import { guard } from '../helpers.js';
 import { runDrainRole } from './helpers.js';
 
-
 test('a receiver in the main thread follows every growth a worker made while nobody received', async () => {
   for (const n of [50_000, 200_000, 400_000]) {
     const [tx, rx] = sharedUnbounded<number>();
