@@ -596,15 +596,15 @@ export async function runThreads(options: ThreadsOptions = {}): Promise<ThreadsR
     // The bare ring is a reference, "what shared memory can do": its best round.
     // It sometimes falls into a slow mode (producer and consumer in lockstep, a
     // few M/s), and a reference that collapsed would flatter what is compared to it.
-    const med = c.id.endsWith('/ring') ? Math.max(...rates) : median(rates);
+    const rate = c.id.endsWith('/ring') ? Math.max(...rates) : median(rates);
     return {
       id: c.id,
       group: c.group,
       status: 'ok',
       messages: msgs,
       scaled: msgs < c.full,
-      msgsPerSec: Math.round(med),
-      ...(c.bytesPerMsg !== undefined ? { gbPerSec: r3((med * c.bytesPerMsg) / 1e9) } : {}),
+      msgsPerSec: Math.round(rate),
+      ...(c.bytesPerMsg !== undefined ? { gbPerSec: r3((rate * c.bytesPerMsg) / 1e9) } : {}),
       runs: rates.map(Math.round),
       ...failed,
     };
