@@ -298,8 +298,8 @@ export interface EncoderOptions {
 /**
  * A hook for objects that travel by reference instead of by value (the
  * shared layer uses it for Sender/Receiver handles inside messages). Asked
- * about every non-null object on the fast path before anything else; an
- * object it claims is written as a small index, and the decoder asks the
+ * about every object on the fast path that is not an array, a plain object
+ * or a null-prototype object (those cannot be class instances); an object it claims is written as a small index, and the decoder asks the
  * hook for the object behind that index. (Inside values that take the
  * structured-clone fallback, e.g. in a Map, the hook is not consulted.)
  */
@@ -698,15 +698,6 @@ export class Encoder {
   }
 
   private object(v: object, depth: number): boolean {
-    if (this.host !== undefined) {
-      const i = this.host.encode(v);
-      if (i >= 0) {
-        this.need(6);
-        this.buf[this.pos++] = T_HOST;
-        this.varint(i);
-        return true;
-      }
-    }
     if (depth > MAX_DEPTH || (this.exact && platform.isProxy(v))) return false;
     // Any real array (a subclass, another realm's) clones as a plain Array.
     if (Array.isArray(v)) return this.enter(v) && this.array(v, depth);
@@ -720,6 +711,17 @@ export class Encoder {
       return !('callee' in v && hasOwn(v, 'callee')) && this.enter(v) && this.plain(v as Record<string, unknown>, depth, true);
     }
     if (proto === null) return !hasOwn(v, Symbol.toStringTag) && this.enter(v) && this.plain(v as Record<string, unknown>, depth, false);
+    // Only class instances can be the host's objects: plain objects and arrays
+    // (most of every message) skip the question.
+    if (this.host !== undefined) {
+      const i = this.host.encode(v);
+      if (i >= 0) {
+        this.need(6);
+        this.buf[this.pos++] = T_HOST;
+        this.varint(i);
+        return true;
+      }
+    }
     if (ArrayBuffer.isView(v)) return this.view_(v);
     if (proto === Date.prototype) {
       this.need(9);

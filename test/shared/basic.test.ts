@@ -349,16 +349,28 @@ test('handles inside messages move: the sent handle closes, the received one is 
   const [h] = sharedBounded<number>(1);
   assert.throws(() => ftx.trySend({ h }), TrySendError);
   assert.equal(h.isClosed, false);
-  // In-thread handles and closed handles are refused.
+  // Inside arrays too, at any depth.
+  const [atx, arx] = sharedBounded<number>(1);
+  tx.trySend({ reply: [[atx]] });
+  assert.equal(atx.isClosed, true);
+  const deep = rx.tryRecv() as { reply: [[import('../../src/index.js').Sender<number>]] };
+  deep.reply[0][0].trySend(7);
+  assert.equal(arx.tryRecv(), 7);
+  deep.reply[0][0].close();
+  // In-thread handles and closed handles are refused, and so is a Proxy around a handle (as structured clone refuses any Proxy).
   const [ltx] = bounded<number>(1);
   assert.throws(() => tx.trySend({ reply: ltx }), (e: unknown) => e instanceof InvalidValueError && /in-thread channel/.test(String(e.message)));
+  const [ptx, prx] = sharedBounded<number>(1);
+  assert.throws(() => tx.trySend({ reply: new Proxy(ptx, {}) }), (e: unknown) => e instanceof InvalidValueError && /Proxy/.test(String(e.message)));
+  assert.equal(ptx.isClosed, false, 'a refused send leaves the handle open');
+  assert.equal(rx.len, 0, 'nothing was queued');
   // Messages dropped with the last receiver release the handles they carry.
   const [dtx, drx] = sharedBounded<unknown>(2);
   const [ktx, krx] = sharedBounded<number>(1);
   dtx.trySend({ ktx });
   drx.close();
   assert.equal(krx.isDisconnected, true);
-  for (const x of [tx, rx, rrx, ftx, frx, h, ltx, dtx, krx]) x.close();
+  for (const x of [tx, rx, rrx, arx, ltx, ptx, prx, ftx, frx, h, dtx, krx]) x.close();
 });
 
 test('memory: freed memory is reused; closing every handle frees the channel', () => {
