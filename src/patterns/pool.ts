@@ -362,6 +362,8 @@ export class Pool<I, O> implements Parallel<TaskResult<O>>, AsyncDisposable {
   private readonly polled: ResultMsg[] = [];
   /** Tasks queued to `waiting` (counts bursts for pollAnswers). */
   private burst = 0;
+  /** @internal Beats the answer reader slept (see Pool.beatMs); read by tests. */
+  beats = 0;
 
   private readonly call: PoolCall['as'];
 
@@ -751,6 +753,7 @@ export class Pool<I, O> implements Parallel<TaskResult<O>>, AsyncDisposable {
       if (rx.tryRecvMany(batch, 64) === 0) {
         const beat = this.beatMs();
         if (beat > 0) {
+          this.beats++;
           await sleep(beat);
           continue;
         }

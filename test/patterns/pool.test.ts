@@ -252,6 +252,7 @@ test('pool: with every queue deep, a crash and a cancel still settle only their 
     return p.run(cmd, x === cancelled ? { signal: ac.signal } : undefined);
   });
   await guard(calls[80]!, 20000, 'task 80');
+  assert.ok(p.beats > 0, 'the answer reader is on its beat (the case under test) before the crash and the cancel');
   ac.abort(new Error('not needed'));
   const settled = await guard(Promise.allSettled(calls), 30000, 'every call settled');
   for (let x = 0; x < N; x++) {
