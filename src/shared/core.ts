@@ -168,6 +168,8 @@ export class SharedCore<T> implements ChannelCore<T> {
   localReceivers = 0;
   /** Set once this thread holds no handle anymore (the memory may be reused by another channel). */
   detached = false;
+  /** This thread holds the channel's only Receiver (see lockC). */
+  private sole = false;
   private readonly sendq = new WaiterList<T>();
   private readonly recvq = new WaiterList<T>();
   private readonly sendObs = new Observers();
@@ -333,6 +335,7 @@ export class SharedCore<T> implements ChannelCore<T> {
 
   acquire(side: Side): void {
     const h = this.a.i32;
+    if (side === 'recv') this.noteReceiverAdded();
     Atomics.add(h, this.hw + C_REFS, 1);
     Atomics.add(h, this.hw + (side === 'send' ? C_SENDERS : C_RECEIVERS), 1);
     this.adopt(side);
@@ -341,6 +344,7 @@ export class SharedCore<T> implements ChannelCore<T> {
   /** A count that no thread holds yet (a transfer token, a handle inside a message). */
   acquireShared(side: Side): void {
     const h = this.a.i32;
+    if (side === 'recv') this.noteReceiverAdded();
     Atomics.add(h, this.hw + C_REFS, 1);
     Atomics.add(h, this.hw + (side === 'send' ? C_SENDERS : C_RECEIVERS), 1);
   }
@@ -759,6 +763,7 @@ export class SharedCore<T> implements ChannelCore<T> {
           const ref = b.refs[r]!;
           // The message holds a count on each handle's channel while in flight.
           const rh = ref.core.hw;
+          if (ref.side === 1) (ref.core as SharedCore<unknown>).noteReceiverAdded();
           Atomics.add(h, rh + C_REFS, 1);
           Atomics.add(h, rh + (ref.side === 0 ? C_SENDERS : C_RECEIVERS), 1);
           h[p >> 2] = ref.core.slot;
@@ -877,7 +882,7 @@ export class SharedCore<T> implements ChannelCore<T> {
     const a = this.a;
     const hw = this.hw;
     const senders = Atomics.load(a.i32, hw + C_SENDERS);
-    const got = a.lock(hw + C_LOCK);
+    const got = this.lockC();
     if (got < 0) return EMPTY;
     let took: boolean;
     let handles: DecodedRef[] | undefined;
@@ -886,11 +891,52 @@ export class SharedCore<T> implements ChannelCore<T> {
       took = this.dequeueLocked();
       if (took && (bodyFlags & F_HANDLES) !== 0) handles = this.adoptHandles();
     } finally {
-      a.unlock(hw + C_LOCK);
+      this.unlockC(got);
     }
     if (!took) return senders <= 0 ? DISCONNECTED : EMPTY;
     this.wake(false);
     return this.decodeBody(handles) as T;
+  }
+
+  /**
+   * Takes the consumer side, as {@link Arena.lock} does C_LOCK (0: taken,
+   * 1: taken over from a dead owner, repair first, -1: busy), or returns
+   * SOLE without the lock's two atomic operations when this thread holds
+   * the channel's only Receiver. That is learnt under the lock (so a dead
+   * receiver's half-done take has been repaired), and stays true until this
+   * thread adds a Receiver count itself: only a Receiver's holder can make
+   * another (clone, transfer token, a handle sent in a message), so no other
+   * thread can start taking meanwhile, and nobody else takes C_LOCK (the
+   * last receiver's drop needs this one gone; rendezvous channels, whose
+   * senders take back offers under C_LOCK, always lock). The claim is a
+   * plain store of this thread's id: should the thread die mid-take, the
+   * drop that follows finds a dead owner and repairs as usual.
+   */
+  private lockC(): number {
+    const a = this.a;
+    if (this.sole) {
+      a.i32[this.hw + C_LOCK] = a.tid;
+      return SOLE;
+    }
+    const got = a.lock(this.hw + C_LOCK);
+    // Holding the lock, any dead receiver's leftovers repaired by the
+    // caller: if the only Receiver is this thread's, it stays so until this
+    // thread makes another (see noteReceiverAdded).
+    if (got >= 0 && this.kind !== KIND_RENDEZVOUS && this.localReceivers > 0 && a.tid !== 0) {
+      this.sole = a.i32[this.hw + C_RECEIVERS] === 1;
+    }
+    return got;
+  }
+
+  /** Ends what {@link SharedCore.lockC} began. */
+  private unlockC(got: number): void {
+    if (got === SOLE) this.a.i32[this.hw + C_LOCK] = 0;
+    else this.a.unlock(this.hw + C_LOCK);
+  }
+
+  /** This thread is adding a Receiver count (clone, token, handle in a message): it may no longer be the only one. */
+  noteReceiverAdded(): void {
+    this.sole = false;
   }
 
   /**
@@ -1033,7 +1079,7 @@ export class SharedCore<T> implements ChannelCore<T> {
     const a = this.a;
     const hw = this.hw;
     const senders = Atomics.load(a.i32, hw + C_SENDERS);
-    const got = a.lock(hw + C_LOCK);
+    const got = this.lockC();
     if (got < 0) return 0;
     const t = taken;
     t.count = 0;
@@ -1042,7 +1088,7 @@ export class SharedCore<T> implements ChannelCore<T> {
       if (got === 1) repairC(a, hw);
       this.takeLocked(t, Math.min(max, MAX_BATCH));
     } finally {
-      a.unlock(hw + C_LOCK);
+      this.unlockC(got);
     }
     const count = t.count;
     if (count === 0) return senders <= 0 ? DISCONNECTED : 0;
@@ -1559,6 +1605,8 @@ export class SharedCore<T> implements ChannelCore<T> {
  * a plain loop beats TypedArray#set + subarray on views of a growable buffer.
  */
 const SMALL_COPY = 256;
+/** {@link SharedCore.lockC}: the consumer side claimed by its only Receiver, without the lock. */
+const SOLE = 2;
 
 /** writeOneLocked: an unbounded ring must grow first. */
 const GROW = -2;

@@ -81,6 +81,55 @@ test('main thread async producer → worker consumers, and worker producer → m
   await Promise.all([c.exited, p.exited]);
 });
 
+// A receiver that is the channel's only one takes without the consumer lock
+// (see SharedCore.lockC); handing out a second one must turn that off at once.
+// Long messages (copied under the consumer lock) make two takes at once likely if it were skipped.
+for (const cap of [4, 'unbounded'] as const) {
+  test(`the only receiver, then two, then one again (capacity ${cap}): exactly once, FIFO, through every change`, async () => {
+    const N = 20000;
+    const opts = { ringBytes: 65536, inlineMax: 16384 };
+    const [tx, rx] = cap === 'unbounded' ? sharedUnbounded<Msg>(opts) : sharedBounded<Msg>(cap, opts);
+    const p = agent('produce', { tx }, { id: 0, n: N, api: 'sync', jitter: true, seed: 31, pad: 8000 });
+    const mine: number[] = [];
+    const take = async (k: number) => {
+      for (let j = 0; j < k; j++) {
+        const m = await rx.recv();
+        mine.push(m.p, m.i);
+      }
+    };
+    await guard(take(500), 20000, 'alone');
+    // A second receiver in a worker, and one that travels inside a message to another worker.
+    const c1 = agent('consume', { rx: rx.clone() }, { api: 'sync', take: 6000 });
+    const [btx, brx] = sharedBounded<{ rx: Receiver<Msg> }>(1);
+    const c2 = agent('consumeCarried', { box: brx }, { take: 4000 });
+    await btx.send({ rx: rx.clone() });
+    btx.close();
+    // Beside them, as fast as they take: polling, so that takes collide.
+    const none = Symbol('none');
+    for (let got = 0; got < 6000; ) {
+      const m = rx.poll(none);
+      if (m === none) continue;
+      mine.push(m.p, m.i);
+      got++;
+    }
+    // The others stop and close theirs: alone again for the rest.
+    const theirs = await guard(Promise.all([c1.message<{ got: number[] }>('got'), c2.message<{ got: number[] }>('got')]), 20000, 'the other receivers');
+    for (;;) {
+      try {
+        const m = await guard(rx.recv(), 20000, 'alone again');
+        mine.push(m.p, m.i);
+      } catch (e) {
+        if (e instanceof RecvError) break;
+        throw e;
+      }
+    }
+    checkDelivery([mine, ...theirs.map((t) => t.got)], 1, N);
+    assert.ok(theirs.every((t) => t.got.length > 0), 'every receiver took a share');
+    rx.close();
+    await Promise.all([p.exited, c1.exited, c2.exited]);
+  });
+}
+
 test('capacity holds across threads: a blocked producer fills exactly `capacity`', async () => {
   const [tx, rx] = sharedBounded<Msg>(3);
   const p = agent('produce', { tx }, { id: 0, n: 10, api: 'sync' });

@@ -29,10 +29,12 @@ async function produce(): Promise<void> {
   const id = job.id!;
   const rand = rng(job.seed ?? id + 1);
   const api = job.api ?? 'sync';
+  // Optional filler that makes each message long (slower to copy in and out of the ring).
+  const pad = typeof job.pad === 'number' ? 'x'.repeat(job.pad) : undefined;
   for (let i = 0; i < n; ) {
     const mode = api === 'mixed' ? ['sync', 'async', 'batch', 'try'][Math.floor(rand() * 4)]! : api;
     if (job.jitter && rand() < 0.01) sleep(rand() < 0.5 ? 0 : 1);
-    if (mode === 'sync') tx.sendSync({ p: id, i: i++ });
+    if (mode === 'sync') tx.sendSync(pad === undefined ? { p: id, i: i++ } : { p: id, i: i++, pad });
     else if (mode === 'async') await tx.send({ p: id, i: i++ });
     else if (mode === 'try') {
       if (tx.offer({ p: id, i })) i++;
@@ -86,6 +88,21 @@ async function consume(): Promise<void> {
       if (e instanceof RecvError || (e as { kind?: string }).kind === 'disconnected') break;
       throw e;
     }
+  }
+  rx.close();
+  post({ got });
+}
+
+/** Receives a Receiver inside a message, then consumes from it like `consume` (blocking). */
+async function consumeCarried(): Promise<void> {
+  const box = hs.box as Receiver<{ rx: Receiver<{ p: number; i: number }> }>;
+  const { rx } = box.recvSync();
+  box.close();
+  const take = job.take as number;
+  const got: number[] = [];
+  while (got.length < take * 2) {
+    const m = rx.recvSync();
+    got.push(m.p, m.i);
   }
   rx.close();
   post({ got });
@@ -257,7 +274,7 @@ async function churn(): Promise<void> {
   post({ churned: rounds });
 }
 
-const roles: Record<string, () => unknown> = { produce, consume, selectConsume, server, middle, pong, forever, churn };
+const roles: Record<string, () => unknown> = { produce, consume, consumeCarried, selectConsume, server, middle, pong, forever, churn };
 const run = roles[job.role];
 if (run === undefined) throw new Error(`unknown role ${job.role}`);
 await run();
