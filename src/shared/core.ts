@@ -369,6 +369,7 @@ export class SharedCore<T> implements ChannelCore<T> {
       Atomics.sub(h, this.hw + sendCounts(this.bw) + this.a.slot, 1);
     } else {
       this.localReceivers--;
+      this.sole = false;
       Atomics.sub(h, this.hw + recvCounts(this.bw, this.a.maxThreads) + this.a.slot, 1);
     }
     const last = this.localSenders + this.localReceivers === 0;
@@ -935,7 +936,7 @@ export class SharedCore<T> implements ChannelCore<T> {
     // Holding the lock, any dead receiver's leftovers repaired by the
     // caller: if the only Receiver is this thread's, it stays so until this
     // thread makes another (see noteReceiverAdded).
-    if (got >= 0 && this.kind !== KIND_RENDEZVOUS && this.localReceivers > 0 && a.tid !== 0) {
+    if (got >= 0 && this.kind !== KIND_RENDEZVOUS && this.localReceivers > 0) {
       this.sole = a.i32[this.hw + C_RECEIVERS] === 1;
     }
     return got;

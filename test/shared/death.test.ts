@@ -5,8 +5,8 @@
 // message never is.
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { RecvError, SendError, type Receiver } from '../../src/index.js';
-import { channelStats, sharedBounded, sharedUnbounded } from '../../src/shared/index.js';
+import { RecvError, SendError, type Receiver, type Sender } from '../../src/index.js';
+import { channelStats, sharedBounded, sharedStats, sharedUnbounded } from '../../src/shared/index.js';
 import { guard } from '../helpers.js';
 import { agent, rng, until, type Agent } from './helpers.js';
 
@@ -173,6 +173,39 @@ test('death mid-receive of the only receiver: a parked send and a blocked worker
     tx.close();
   }
   lat.report(t, 'sender sees SendError');
+});
+
+// The only Receiver takes without the consumer lock (SharedCore.lockC); its thread id in
+// the lock word is what lets the drop after its death repair a half-done take. Messages
+// carry Senders of a probe channel: the probe disconnects only if every count comes back,
+// those the dead thread had taken as well as those the drop finds still in the ring.
+test('death of the only receiver mid-take of a batch: the drop repairs, every carried handle and all memory come back', async () => {
+  const rand = rng(41);
+  const baseline = sharedStats().bytesInUse;
+  for (let round = 0; round < ROUNDS; round++) {
+    const [tx, rx] = sharedUnbounded<{ i: number; tx?: Sender<number> }>({ ringBytes: 4096 });
+    const [ptx, prx] = sharedBounded<number>(1);
+    // A backlog the worker is still busy with when it dies: bare messages (quick to decode,
+    // so that much of its time goes to takes), then every 50th with a probe Sender. It dies
+    // before it reaches those: they test the drop alone, not the few instructions in which
+    // a thread taking a message holds its handles' counts unrecorded (see docs/SHARED.md).
+    const K = 300_000;
+    for (let i = 0; i < K; i++) tx.trySend(i >= K / 2 && i % 50 === 0 ? { i, tx: ptx.clone() } : { i });
+    ptx.close();
+    const progress = progressCell();
+    const a = agent('forever', { rx }, { op: 'recvMost', progress: progress.sab });
+    const at = 1 + Math.floor(rand() * (K / 4));
+    await until(() => progress.get() >= at, 'the receiver to take');
+    await a.worker.terminate();
+    await a.exited;
+    assert.ok(progress.get() < K / 2, `round ${round}: died before the probes (${progress.get()} taken)`);
+    const e = await guard(prx.recv().then(() => undefined, (err: unknown) => err), 10000, `round ${round}: every carried Sender released`);
+    assert.ok(e instanceof RecvError, String(e));
+    assert.equal(tx.isDisconnected, true);
+    tx.close();
+    prx.close();
+  }
+  await until(() => sharedStats().bytesInUse === baseline, 'the channels\' memory to be freed');
 });
 
 test('death mid-select: the other cases and channels stay usable; a channel whose only receiver died disconnects', async (t) => {
