@@ -3,7 +3,7 @@
 // request/reply through three threads.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { RecvError, SendError, type Receiver, type Sender } from '../../src/index.js';
+import { RecvError, SendError, TryRecvError, type Receiver, type Sender } from '../../src/index.js';
 import { channelStats, sharedBounded, sharedStats, sharedUnbounded, spawnWorker } from '../../src/shared/index.js';
 import { guard } from '../helpers.js';
 import { agent, checkDelivery, rng, until } from './helpers.js';
@@ -129,6 +129,28 @@ for (const cap of [4, 'unbounded'] as const) {
     await Promise.all([p.exited, c1.exited, c2.exited]);
   });
 }
+
+test('a sender that sends and closes at once, against a receiver polling: disconnection never overtakes a message', async () => {
+  const R = 400;
+  const [ctx, crx] = sharedBounded<{ rx: Receiver<number> }>(1);
+  const w = agent('bursts', { carrier: ctx }, { n: R });
+  for (let r = 0; r < R; r++) {
+    const { rx } = await guard(crx.recv(), 20000, `round ${r}: the next channel`);
+    const got: number[] = [];
+    for (;;) {
+      try {
+        got.push(rx.tryRecv());
+      } catch (e) {
+        if (e instanceof TryRecvError && e.kind === 'disconnected') break;
+        if (!(e instanceof TryRecvError)) throw e;
+      }
+    }
+    assert.deepEqual(got, [r * 3, r * 3 + 1, r * 3 + 2], `round ${r}`);
+    rx.close();
+  }
+  crx.close();
+  await w.exited;
+});
 
 test('capacity holds across threads: a blocked producer fills exactly `capacity`', async () => {
   const [tx, rx] = sharedBounded<Msg>(3);

@@ -2,7 +2,7 @@
 // with the handles given by spawn(). Reports through parentPort.
 import { parentPort, workerData } from 'node:worker_threads';
 import { RecvError, SendError, select, selectSync, type Receiver, type Sender } from '../../../src/index.js';
-import { workerHandles } from '../../../src/shared/index.js';
+import { sharedBounded, workerHandles } from '../../../src/shared/index.js';
 import { rng } from '../helpers.js';
 
 interface Job {
@@ -91,6 +91,19 @@ async function consume(): Promise<void> {
   }
   rx.close();
   post({ got });
+}
+
+/** Round after round: a fresh channel, its Receiver handed over on `carrier`, then 3 messages and the Sender closed at once. */
+function bursts(): void {
+  const carrier = hs.carrier as Sender<{ rx: Receiver<number> }>;
+  for (let r = 0; r < job.n!; r++) {
+    const [tx, rx] = sharedBounded<number>(4);
+    carrier.sendSync({ rx });
+    for (let k = 0; k < 3; k++) tx.sendSync(r * 3 + k);
+    tx.close();
+  }
+  carrier.close();
+  post({ done: true });
 }
 
 /** Receives a Receiver inside a message, then consumes from it like `consume` (blocking). */
@@ -278,7 +291,7 @@ async function churn(): Promise<void> {
   post({ churned: rounds });
 }
 
-const roles: Record<string, () => unknown> = { produce, consume, consumeCarried, selectConsume, server, middle, pong, forever, churn };
+const roles: Record<string, () => unknown> = { produce, consume, consumeCarried, bursts, selectConsume, server, middle, pong, forever, churn };
 const run = roles[job.role];
 if (run === undefined) throw new Error(`unknown role ${job.role}`);
 await run();
