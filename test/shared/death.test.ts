@@ -6,7 +6,7 @@
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { RecvError, SendError, type Receiver, type Sender } from '../../src/index.js';
-import { channelStats, sharedBounded, sharedStats, sharedUnbounded } from '../../src/shared/index.js';
+import { channelStats, sharedBounded, sharedUnbounded } from '../../src/shared/index.js';
 import { guard } from '../helpers.js';
 import { agent, rng, until, type Agent } from './helpers.js';
 
@@ -179,9 +179,8 @@ test('death mid-receive of the only receiver: a parked send and a blocked worker
 // the lock word is what lets the drop after its death repair a half-done take. Messages
 // carry Senders of a probe channel: the probe disconnects only if every count comes back,
 // those the dead thread had taken as well as those the drop finds still in the ring.
-test('death of the only receiver mid-take of a batch: the drop repairs, every carried handle and all memory come back', async () => {
+test('death of the only receiver mid-take of a batch: the drop repairs, and every Sender carried in a message comes back', async () => {
   const rand = rng(41);
-  const baseline = sharedStats().bytesInUse;
   for (let round = 0; round < ROUNDS; round++) {
     const [tx, rx] = sharedUnbounded<{ i: number; tx?: Sender<number> }>({ ringBytes: 4096 });
     const [ptx, prx] = sharedBounded<number>(1);
@@ -205,7 +204,6 @@ test('death of the only receiver mid-take of a batch: the drop repairs, every ca
     tx.close();
     prx.close();
   }
-  await until(() => sharedStats().bytesInUse === baseline, 'the channels\' memory to be freed');
 });
 
 test('death mid-select: the other cases and channels stay usable; a channel whose only receiver died disconnects', async (t) => {
