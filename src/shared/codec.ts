@@ -299,8 +299,9 @@ export interface EncoderOptions {
  * A hook for objects that travel by reference instead of by value (the
  * shared layer uses it for Sender/Receiver handles inside messages). Asked
  * about every object on the fast path that is not an array, a plain object
- * or a null-prototype object (those cannot be class instances); an object it claims is written as a small index, and the decoder asks the
- * hook for the object behind that index. (Inside values that take the
+ * or a null-prototype object (those cannot be class instances); an object
+ * it claims is written as a small index, and the decoder asks the hook for
+ * the object behind that index. (Inside values that take the
  * structured-clone fallback, e.g. in a Map, the hook is not consulted.)
  */
 export interface HostHooks {

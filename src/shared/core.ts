@@ -334,17 +334,15 @@ export class SharedCore<T> implements ChannelCore<T> {
   // ------------------------------------------------------------------------
 
   acquire(side: Side): void {
-    const h = this.a.i32;
-    if (side === 'recv') this.noteReceiverAdded();
-    Atomics.add(h, this.hw + C_REFS, 1);
-    Atomics.add(h, this.hw + (side === 'send' ? C_SENDERS : C_RECEIVERS), 1);
+    this.acquireShared(side);
     this.adopt(side);
   }
 
   /** A count that no thread holds yet (a transfer token, a handle inside a message). */
   acquireShared(side: Side): void {
     const h = this.a.i32;
-    if (side === 'recv') this.noteReceiverAdded();
+    // Only this thread could add a Receiver while it held the only one: it may no longer (see lockC).
+    if (side === 'recv') this.sole = false;
     Atomics.add(h, this.hw + C_REFS, 1);
     Atomics.add(h, this.hw + (side === 'send' ? C_SENDERS : C_RECEIVERS), 1);
   }
@@ -763,10 +761,7 @@ export class SharedCore<T> implements ChannelCore<T> {
         for (let r = r0; r < r0 + nh; r++) {
           const ref = b.refs[r]!;
           // The message holds a count on each handle's channel while in flight.
-          const rh = ref.core.hw;
-          if (ref.side === 1) (ref.core as SharedCore<unknown>).noteReceiverAdded();
-          Atomics.add(h, rh + C_REFS, 1);
-          Atomics.add(h, rh + (ref.side === 0 ? C_SENDERS : C_RECEIVERS), 1);
+          (ref.core as SharedCore<unknown>).acquireShared(ref.side === 0 ? 'send' : 'recv');
           h[p >> 2] = ref.core.slot;
           h[(p >> 2) + 1] = ref.core.serial;
           h[(p >> 2) + 2] = ref.side;
@@ -935,7 +930,7 @@ export class SharedCore<T> implements ChannelCore<T> {
     const got = a.lock(this.hw + C_LOCK);
     // Holding the lock, any dead receiver's leftovers repaired by the
     // caller: if the only Receiver is this thread's, it stays so until this
-    // thread makes another (see noteReceiverAdded).
+    // thread makes another (see acquireShared).
     if (got >= 0 && this.kind !== KIND_RENDEZVOUS && this.localReceivers > 0) {
       this.sole = a.i32[this.hw + C_RECEIVERS] === 1;
     }
@@ -946,11 +941,6 @@ export class SharedCore<T> implements ChannelCore<T> {
   private unlockC(got: number): void {
     if (got === SOLE) this.a.i32[this.hw + C_LOCK] = 0;
     else this.a.unlock(this.hw + C_LOCK);
-  }
-
-  /** This thread is adding a Receiver count (clone, token, handle in a message): it may no longer be the only one. */
-  noteReceiverAdded(): void {
-    this.sole = false;
   }
 
   /**

@@ -85,7 +85,7 @@ test('main thread async producer → worker consumers, and worker producer → m
 // (see SharedCore.lockC); handing out a second one must turn that off at once.
 // Long messages (copied under the consumer lock) make two takes at once likely if it were skipped.
 for (const cap of [4, 'unbounded'] as const) {
-  test(`the only receiver, then two, then one again (capacity ${cap}): exactly once, FIFO, through every change`, async () => {
+  test(`the only receiver, then three, then one again (capacity ${cap}): exactly once, FIFO, through every change`, async () => {
     const N = 20000;
     const opts = { ringBytes: 65536, inlineMax: 16384 };
     const [tx, rx] = cap === 'unbounded' ? sharedUnbounded<Msg>(opts) : sharedBounded<Msg>(cap, opts);
@@ -124,7 +124,6 @@ for (const cap of [4, 'unbounded'] as const) {
       }
     }
     checkDelivery([mine, ...theirs.map((t) => t.got)], 1, N);
-    assert.ok(theirs.every((t) => t.got.length > 0), 'every receiver took a share');
     rx.close();
     await Promise.all([p.exited, c1.exited, c2.exited]);
   });
