@@ -268,7 +268,13 @@ test('death of one of several producers mid-send: the others are never blocked a
     tx.close();
     const got: Mixed[] = [];
     const receiving = drain(rx, got);
-    await until(() => progress.get() >= at || victimEnd !== undefined, 'the victim to send');
+    const ended = [false, false];
+    survivors.forEach((s, k) => void s.exited.then(() => (ended[k] = true)));
+    // A rare hang here was never reproduced: should it come back, say what the channel looked like.
+    await until(() => progress.get() >= at || victimEnd !== undefined, 'the victim to send').catch((e: Error) => {
+      const state = { round, at, victimSent: progress.get(), received: got.length, survivorsExited: ended, channel: channelStats(rx) };
+      throw new Error(`${e.message}: ${JSON.stringify(state)}`);
+    });
     assert.equal(victimEnd, undefined, `round ${round}: the victim ended before it was terminated, after ${progress.get()} sends`);
     await victim.worker.terminate();
     await guard(receiving, 20000, 'the survivors and the receiver');
