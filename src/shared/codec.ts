@@ -973,7 +973,8 @@ export class Decoder {
     if (!(offset >= 0 && length >= 1 && offset + length <= bytes.length)) {
       throw new RangeError(`no message at offset ${offset}, length ${length} of ${bytes.length} bytes`);
     }
-    if (bytes !== this.src) this.adopt(bytes);
+    // Again when the message lies past the views' end: the buffer grew.
+    if (bytes !== this.src || this.base + offset + length > this.u8.length) this.adopt(bytes);
     const start = this.base + offset;
     const end = start + length;
     this.end = end;
@@ -993,12 +994,16 @@ export class Decoder {
     this.src = bytes;
     this.base = bytes.byteOffset;
     const buffer = bytes.buffer;
-    if (buffer === this.buffer) return;
-    // Views over the whole buffer (length-tracking when it is growable) so
-    // positions are absolute and survive growth.
+    const size = buffer.byteLength;
+    if (buffer === this.buffer && size === this.u8.length) return;
+    // Views over the whole buffer, so positions are absolute. Fixed-length
+    // even on a growable buffer (made again once it grew): on Node 20 every
+    // read through a length-tracking view is several times slower (a small
+    // object decoded in ~630 ns instead of ~135, an integer in ~46 instead
+    // of ~12).
     this.buffer = buffer;
-    this.u8 = new Uint8Array(buffer);
-    this.dv = new DataView(buffer);
+    this.u8 = new Uint8Array(buffer, 0, size);
+    this.dv = new DataView(buffer, 0, size);
   }
 
   private value(): unknown {

@@ -550,6 +550,22 @@ test('decoding from a growable SharedArrayBuffer and from several buffers with o
   const other = enc.bytes.slice(0, enc.encode([1, 2, 3]));
   assert.deepEqual(dec.decode(other), [1, 2, 3]);
   assert.deepEqual(dec.decode(tracking, 100, n), value);
+  // The buffer grows again and a message lies past its old end, read through the same view.
+  gsab.grow(4096);
+  tracking.set(enc.bytes.subarray(0, enc.encode(value)), 3000);
+  assert.deepEqual(dec.decode(tracking, 3000, n), value);
+  assert.deepEqual(dec.decode(tracking, 100, n), value);
+  // A resizable ArrayBuffer that shrinks, then grows back with a new message.
+  const Resizable = ArrayBuffer as unknown as new (n: number, o: { maxByteLength: number }) => ArrayBuffer & { resize(n: number): void };
+  const rab = new Resizable(2048, { maxByteLength: 4096 });
+  const rview = new Uint8Array(rab);
+  rview.set(enc.bytes.subarray(0, n), 1500);
+  assert.deepEqual(dec.decode(rview, 1500, n), value);
+  rab.resize(8);
+  assert.throws(() => dec.decode(rview, 1500, n), RangeError, 'gone with the shrink');
+  rab.resize(4096);
+  rview.fill(0).set(enc.bytes.subarray(0, n), 3500);
+  assert.deepEqual(dec.decode(rview, 3500, n), value);
   // A view with its own offset into a bigger buffer.
   const outer = new Uint8Array(200);
   outer.set(other, 50);
