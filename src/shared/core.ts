@@ -324,8 +324,8 @@ export class SharedCore<T> implements ChannelCore<T> {
       bytes: this.detached ? 0 : Atomics.load(h, hw + C_BYTES),
       senders: this.detached ? 0 : Atomics.load(h, hw + C_SENDERS),
       receivers: this.detached ? 0 : Atomics.load(h, hw + C_RECEIVERS),
-      waitingSenders: this.detached ? 0 : Atomics.load(h, hw + C_SEND_WAITERS),
-      waitingReceivers: this.detached ? 0 : Atomics.load(h, hw + C_RECV_WAITERS),
+      waitingSenders: this.detached ? 0 : watchers(this.a, hw, sendBits(this.bw)),
+      waitingReceivers: this.detached ? 0 : watchers(this.a, hw, recvBits(this.bw)),
     };
   }
 
@@ -416,7 +416,7 @@ export class SharedCore<T> implements ChannelCore<T> {
     if (h[hw + C_RECEIVERS]! <= 0) return DISCONNECTED; // a hint (plain reads: see writeOneLocked)
     if (this.kind === KIND_RENDEZVOUS) {
       // Rendezvous try-send: only when a receiver is waiting (see docs/SHARED.md).
-      if (Atomics.load(h, hw + C_RECV_WAITERS) === 0 || Atomics.load(h, hw + ENQ) !== Atomics.load(h, hw + DEQ)) return FULL;
+      if (!anyWatcher(this.a, hw, recvBits(this.bw)) || Atomics.load(h, hw + ENQ) !== Atomics.load(h, hw + DEQ)) return FULL;
     } else if (this.kind === KIND_BOUNDED && this.fullAt(h, h[hw + ENQ]!)) {
       return FULL; // a hint: the write checks again, under the lock
     }
@@ -709,7 +709,7 @@ export class SharedCore<T> implements ChannelCore<T> {
     let seq = first;
     let tail = h[hw + TAIL]!;
     this.refreshSeen(h, seq, tail);
-    if (rendezvousTry && Atomics.load(h, hw + C_RECV_WAITERS) === 0) return 0;
+    if (rendezvousTry && !anyWatcher(a, hw, recvBits(this.bw))) return 0;
     // 8 bytes stay free after every record: the next record's commit word,
     // cleared before this record is committed (see below).
     const reserve = (this.kind === KIND_UNBOUNDED ? LINK_RESERVE : 0) + 8;
@@ -1183,7 +1183,7 @@ export class SharedCore<T> implements ChannelCore<T> {
     const hw = this.hw;
     if (this.detached || Atomics.load(h, hw + C_RECEIVERS) <= 0) return true;
     const inFlight = (Atomics.load(h, hw + ENQ) - Atomics.load(h, hw + DEQ)) | 0;
-    if (this.kind === KIND_RENDEZVOUS) return inFlight === 0 && Atomics.load(h, hw + C_RECV_WAITERS) > 0;
+    if (this.kind === KIND_RENDEZVOUS) return inFlight === 0 && anyWatcher(this.a, hw, recvBits(this.bw));
     return inFlight < this.cap;
   }
 
@@ -1456,8 +1456,16 @@ export class SharedCore<T> implements ChannelCore<T> {
     const h = a.i32;
     const bits = this.hw + (side === 'send' ? sendBits(this.bw) : recvBits(this.bw)) + (a.slot >> 5);
     const bit = 1 << (a.slot & 31);
-    const old = Atomics.or(h, bits, bit);
-    if ((old & bit) === 0) Atomics.add(h, this.hw + (side === 'send' ? C_SEND_WAITERS : C_RECV_WAITERS), 1);
+    // The count first, then the bit (only this thread sets its bit, so the
+    // load tells whether it is set): a thread that dies between the two
+    // leaves the count one too high, which costs a useless scan of the bits,
+    // never one too low, which would skip a wake-up. releaseDeadSlot takes
+    // one off only for a bit it finds set. The bits are the exact record
+    // (see watchers); the count is the cheap "anyone at all?" of wake().
+    if ((Atomics.load(h, bits) & bit) === 0) {
+      Atomics.add(h, this.hw + (side === 'send' ? C_SEND_WAITERS : C_RECV_WAITERS), 1);
+      Atomics.or(h, bits, bit);
+    }
     // On a rendezvous channel a waiting receiver is what lets senders proceed.
     if (side === 'recv' && this.kind === KIND_RENDEZVOUS) wakeBits(a, this.hw, sendBits(this.bw), C_SEND_WAITERS);
   }
@@ -1956,6 +1964,22 @@ function wakeBits(a: Arena, hw: number, bitsOff: number, countOff: number): void
       a.wakeSlot(w * 32 + b);
     }
   }
+}
+
+/** Threads watching the side whose bits start at `bitsOff`, counted from the bits (exact, unlike the count words). */
+function watchers(a: Arena, hw: number, bitsOff: number): number {
+  let n = 0;
+  for (let w = 0; w < a.bitWords; w++) {
+    let bits = Atomics.load(a.i32, hw + bitsOff + w);
+    for (; bits !== 0; n++) bits &= bits - 1;
+  }
+  return n;
+}
+
+/** Is any thread watching the side whose bits start at `bitsOff`? */
+function anyWatcher(a: Arena, hw: number, bitsOff: number): boolean {
+  for (let w = 0; w < a.bitWords; w++) if (Atomics.load(a.i32, hw + bitsOff + w) !== 0) return true;
+  return false;
 }
 
 /** Is there a committed record at HEAD (read without the lock: a hint)? */

@@ -44,6 +44,11 @@ export const C_MAX_MSG = 7;
 export const C_SENDERS = 8;
 export const C_RECEIVERS = 9;
 export const C_REFS = 10;
+/**
+ * Threads watching each side, as a hint for the hot path's "anyone
+ * waiting?": never below the number of watcher bits set, at most one above
+ * per thread that died while it set or cleared its bit. The bits are exact.
+ */
 export const C_RECV_WAITERS = 11;
 export const C_SEND_WAITERS = 12;
 export const C_BYTES = 13;

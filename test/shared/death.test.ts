@@ -251,6 +251,27 @@ test('death mid-select: the other cases and channels stay usable; a channel whos
   lat.report(t, 'sender sees the disconnection');
 });
 
+test('death while starting or stopping to wait: the waiter records stay exact, and a later receiver is still woken', async () => {
+  const rand = rng(41);
+  for (let round = 0; round < 50; round++) {
+    const [tx, rx] = sharedBounded<{ p: number; i: number }>(0);
+    const progress = progressCell();
+    const victim = agent('forever', { rx: rx.clone() }, { op: 'recvNow', progress: progress.sab });
+    const at = 20 + Math.floor(rand() * 400);
+    await until(() => progress.get() >= at, 'the victim to loop');
+    await victim.worker.terminate();
+    await until(() => channelStats(rx).receivers === 1, "the victim's Receiver to be released");
+    assert.equal(channelStats(rx).waitingReceivers, 0, `round ${round}: the dead thread no longer counts as waiting`);
+    // Killed between its count and its bit, it must not make this receiver invisible to a sender.
+    const got = rx.recv();
+    const sender = agent('produce', { tx: tx.clone() }, { id: 0, n: 1, api: 'sync' });
+    assert.deepEqual(await guard(got, 10000, `round ${round}: the parked receive`), { p: 0, i: 0 });
+    await sender.exited;
+    tx.close();
+    rx.close();
+  }
+});
+
 type Mixed = { p: number; i: number } | { i: number; pad: string };
 
 test('death of one of several producers mid-send: the others are never blocked and lose nothing', async () => {

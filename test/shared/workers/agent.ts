@@ -250,6 +250,14 @@ function forever(): void {
     } else if (op === 'select') {
       selectSync({ rx: hs.rx as Receiver<unknown>, other: hs.other as Receiver<unknown> });
       done();
+    } else if (op === 'recvNow') {
+      // On a rendezvous channel each call starts and stops waiting (its bit and count) without parking.
+      try {
+        (hs.rx as Receiver<unknown>).recvTimeoutSync(0);
+      } catch {
+        // timed out: nothing offered
+      }
+      done();
     } else if (op === 'trySend') {
       if ((hs.tx as Sender<unknown>).offer(i)) i++, done();
     } else if (op === 'tryRecv') (hs.rx as Receiver<unknown>).poll(undefined);
