@@ -84,8 +84,12 @@ test('main thread async producer → worker consumers, and worker producer → m
 // A receiver that is the channel's only one takes without the consumer lock
 // (see SharedCore.lockC); handing out a second one must turn that off at once.
 // Long messages (copied under the consumer lock) make two takes at once likely if it were skipped.
-for (const cap of [4, 'unbounded'] as const) {
-  test(`the only receiver, then three, then one again (capacity ${cap}): exactly once, FIFO, through every change`, async () => {
+// The carried one goes through a buffered channel, or through a rendezvous
+// channel whose send is still pending (the offer's count on the Receiver is
+// in the channel's count, but in no thread) while this thread keeps taking.
+for (const [cap, box] of [[4, 1], ['unbounded', 1], [4, 0], ['unbounded', 0]] as const) {
+  const via = box === 0 ? 'a rendezvous send still pending' : 'a buffered channel';
+  test(`the only receiver, then three, then one again (capacity ${cap}, one carried by ${via}): exactly once, FIFO, through every change`, async () => {
     const N = 20000;
     const opts = { ringBytes: 65536, inlineMax: 16384 };
     const [tx, rx] = cap === 'unbounded' ? sharedUnbounded<Msg>(opts) : sharedBounded<Msg>(cap, opts);
@@ -100,18 +104,26 @@ for (const cap of [4, 'unbounded'] as const) {
     await guard(take(500), 20000, 'alone');
     // A second receiver in a worker, and one that travels inside a message to another worker.
     const c1 = agent('consume', { rx: rx.clone() }, { api: 'sync', take: 6000 });
-    const [btx, brx] = sharedBounded<{ rx: Receiver<Msg> }>(1);
-    const c2 = agent('consumeCarried', { box: brx }, { take: 4000 });
-    await btx.send({ rx: rx.clone() });
-    btx.close();
-    // Beside them, as fast as they take: polling, so that takes collide.
+    const [btx, brx] = sharedBounded<{ rx: Receiver<Msg> }>(box);
+    const c2 = agent('consumeCarried', { box: brx.clone() }, { take: 4000 });
+    // A rendezvous offer is made only to a waiting receiver: let it wait first.
+    if (box === 0) await until(() => channelStats(brx).waitingReceivers === 1, 'the carrier to wait');
+    brx.close();
+    const carried = btx.send({ rx: rx.clone() });
+    // Beside them, as fast as they take: polling, so that takes collide. With
+    // the rendezvous, awaiting instead: the offer is made (again, if taking it
+    // back raced with the carrier) by this thread's event loop, and stays
+    // pending while this thread takes.
     const none = Symbol('none');
-    for (let got = 0; got < 6000; ) {
+    if (box === 0) await guard(take(6000), 20000, 'beside the others');
+    for (let got = 0; box === 1 && got < 6000; ) {
       const m = rx.poll(none);
       if (m === none) continue;
       mine.push(m.p, m.i);
       got++;
     }
+    await guard(carried, 20000, 'the carried receiver to be taken');
+    btx.close();
     // The others stop and close theirs: alone again for the rest.
     const theirs = await guard(Promise.all([c1.message<{ got: number[] }>('got'), c2.message<{ got: number[] }>('got')]), 20000, 'the other receivers');
     for (;;) {
