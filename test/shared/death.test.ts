@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { RecvError, SendError, type Receiver, type Sender } from '../../src/index.js';
 import { channelStats, sharedBounded, sharedUnbounded } from '../../src/shared/index.js';
 import { guard } from '../helpers.js';
-import { agent, rng, until, type Agent } from './helpers.js';
+import { agent, channelDump, rng, until, type Agent } from './helpers.js';
 
 const ROUNDS = 12;
 
@@ -294,11 +294,13 @@ test('death of one of several producers mid-send: the others are never blocked a
     // A rare hang here was never reproduced: should it come back, say what the channel looked like.
     await until(() => progress.get() >= at || victimEnd !== undefined, 'the victim to send').catch((e: Error) => {
       const state = { round, at, victimSent: progress.get(), received: got.length, survivorsExited: ended, channel: channelStats(rx) };
-      throw new Error(`${e.message}: ${JSON.stringify(state)}`);
+      throw new Error(`${e.message}: ${JSON.stringify(state)} ${channelDump(rx)}`);
     });
     assert.equal(victimEnd, undefined, `round ${round}: the victim ended before it was terminated, after ${progress.get()} sends`);
     await victim.worker.terminate();
-    await guard(receiving, 20000, 'the survivors and the receiver');
+    await guard(receiving, 20000, 'the survivors and the receiver').catch((e: Error) => {
+      throw new Error(`${e.message}: round ${round}, received ${got.length}, ${JSON.stringify(channelStats(rx))} ${channelDump(rx)}`);
+    });
     const last = [-1, -1];
     let victims = 0;
     for (const m of got) {

@@ -1,6 +1,8 @@
 // Helpers of the cross-thread tests.
 import { isMainThread, Worker } from 'node:worker_threads';
 import { spawnWorker, type HandleMap } from '../../src/shared/index.js';
+import type { Handle } from '../../src/channel/handle.js';
+import { C_LOCK, C_RECV_WAITERS, C_RING, C_SEND_WAITERS, DEQ, ENQ, HEAD, P_LOCK, RING_HEADER, TAIL } from '../../src/shared/layout.js';
 
 /** Agents still running: a failed test can leave some blocked, and they must not keep the file's process alive. */
 const running = new Set<Worker>();
@@ -93,5 +95,36 @@ export function runDrainRole(role: 'send' | 'recv', token: unknown, n: number): 
   return new Promise((resolve, reject) => {
     w.once('error', reject);
     w.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`${role} worker exited with ${code}`))));
+  });
+}
+
+/**
+ * The raw state of a shared channel and of this thread's waker, for a test
+ * that timed out waiting on it (a rare hang leaves no other trace).
+ */
+export function channelDump(h: Handle<unknown>): string {
+  const core = h.core as unknown as {
+    a: { i32: Int32Array; wakeIndex: number; tid: number };
+    hw: number;
+    sole: boolean;
+    recvq: { size: number };
+    sendq: { size: number };
+    ctx: { waker: { armed: boolean; pending: Set<unknown> } };
+  };
+  const { a, hw } = core;
+  const words = Object.fromEntries(
+    Object.entries({ TAIL, ENQ, P_LOCK, C_LOCK, HEAD, DEQ, C_RECV_WAITERS, C_SEND_WAITERS }).map(([k, o]) => [k, a.i32[hw + o]]),
+  );
+  const ring = a.i32[hw + C_RING]!;
+  const size = a.i32[ring >> 2]!;
+  const headAt = ring + RING_HEADER + (a.i32[hw + HEAD]! & (size - 1));
+  return JSON.stringify({
+    words,
+    ringSize: size,
+    atHead: [a.i32[headAt >> 2], a.i32[(headAt >> 2) + 1]],
+    sole: core.sole,
+    recvq: core.recvq.size,
+    sendq: core.sendq.size,
+    waker: { armed: core.ctx.waker.armed, pending: core.ctx.waker.pending.size, wakeWord: a.i32[a.wakeIndex], tid: a.tid },
   });
 }
