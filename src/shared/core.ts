@@ -416,7 +416,7 @@ export class SharedCore<T> implements ChannelCore<T> {
     if (h[hw + C_RECEIVERS]! <= 0) return DISCONNECTED; // a hint (plain reads: see writeOneLocked)
     if (this.kind === KIND_RENDEZVOUS) {
       // Rendezvous try-send: only when a receiver is waiting (see docs/SHARED.md).
-      if (!anyWatcher(this.a, hw, recvBits(this.bw)) || Atomics.load(h, hw + ENQ) !== Atomics.load(h, hw + DEQ)) return FULL;
+      if (!anyWatcher(this.a, hw, recvBits(this.bw), C_RECV_WAITERS) || Atomics.load(h, hw + ENQ) !== Atomics.load(h, hw + DEQ)) return FULL;
     } else if (this.kind === KIND_BOUNDED && this.fullAt(h, h[hw + ENQ]!)) {
       return FULL; // a hint: the write checks again, under the lock
     }
@@ -709,7 +709,7 @@ export class SharedCore<T> implements ChannelCore<T> {
     let seq = first;
     let tail = h[hw + TAIL]!;
     this.refreshSeen(h, seq, tail);
-    if (rendezvousTry && !anyWatcher(a, hw, recvBits(this.bw))) return 0;
+    if (rendezvousTry && !anyWatcher(a, hw, recvBits(this.bw), C_RECV_WAITERS)) return 0;
     // 8 bytes stay free after every record: the next record's commit word,
     // cleared before this record is committed (see below).
     const reserve = (this.kind === KIND_UNBOUNDED ? LINK_RESERVE : 0) + 8;
@@ -1183,7 +1183,7 @@ export class SharedCore<T> implements ChannelCore<T> {
     const hw = this.hw;
     if (this.detached || Atomics.load(h, hw + C_RECEIVERS) <= 0) return true;
     const inFlight = (Atomics.load(h, hw + ENQ) - Atomics.load(h, hw + DEQ)) | 0;
-    if (this.kind === KIND_RENDEZVOUS) return inFlight === 0 && anyWatcher(this.a, hw, recvBits(this.bw));
+    if (this.kind === KIND_RENDEZVOUS) return inFlight === 0 && anyWatcher(this.a, hw, recvBits(this.bw), C_RECV_WAITERS);
     return inFlight < this.cap;
   }
 
@@ -1976,8 +1976,12 @@ function watchers(a: Arena, hw: number, bitsOff: number): number {
   return n;
 }
 
-/** Is any thread watching the side whose bits start at `bitsOff`? */
-function anyWatcher(a: Arena, hw: number, bitsOff: number): boolean {
+/**
+ * Is any thread watching the side whose bits start at `bitsOff`? Its count
+ * (`countOff`) is never below the bits, so 0 there is an exact no, in one load.
+ */
+function anyWatcher(a: Arena, hw: number, bitsOff: number, countOff: number): boolean {
+  if (Atomics.load(a.i32, hw + countOff) === 0) return false;
   for (let w = 0; w < a.bitWords; w++) if (Atomics.load(a.i32, hw + bitsOff + w) !== 0) return true;
   return false;
 }

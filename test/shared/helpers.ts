@@ -1,6 +1,6 @@
 // Helpers of the cross-thread tests.
 import { isMainThread, Worker } from 'node:worker_threads';
-import { spawnWorker, type HandleMap } from '../../src/shared/index.js';
+import { channelStats, spawnWorker, type HandleMap } from '../../src/shared/index.js';
 import type { Handle } from '../../src/channel/handle.js';
 import { C_LOCK, C_RECV_WAITERS, C_RING, C_SEND_WAITERS, DEQ, ENQ, HEAD, P_LOCK, RING_HEADER, TAIL } from '../../src/shared/layout.js';
 
@@ -99,8 +99,8 @@ export function runDrainRole(role: 'send' | 'recv', token: unknown, n: number): 
 }
 
 /**
- * The raw state of a shared channel and of this thread's waker, for a test
- * that timed out waiting on it (a rare hang leaves no other trace).
+ * The stats and raw state of a shared channel and of this thread's waker,
+ * for a test that timed out waiting on it (a rare hang leaves no other trace).
  */
 export function channelDump(h: Handle<unknown>): string {
   const core = h.core as unknown as {
@@ -119,6 +119,7 @@ export function channelDump(h: Handle<unknown>): string {
   const size = a.i32[ring >> 2]!;
   const headAt = ring + RING_HEADER + (a.i32[hw + HEAD]! & (size - 1));
   return JSON.stringify({
+    stats: channelStats(h),
     words,
     ringSize: size,
     atHead: [a.i32[headAt >> 2], a.i32[(headAt >> 2) + 1]],
